@@ -12,6 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
@@ -24,6 +30,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     temporary = Path(temporary)
+    # mkstemp creates the file private (0600); give it the mode a plain open() would.
+    temporary.chmod(0o666 & ~_current_umask())
     try:
         yield temporary
         os.replace(temporary, path)

@@ -32,24 +32,26 @@ class SelfAttention(nn.Module):
 
     def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
         """(N, C) real-token states -> (N, C) attention output, before dropout and residual."""
-        B, T, H, D = packing.batch_size, packing.seq_len, self.num_heads, self.head_dim
+        H, D = self.num_heads, self.head_dim
         C = H * D
-
-        # Project on real tokens only, then lay out the heads for the scores.
-        qkv = self.qkv(hidden)                                   # (N, 3C)
-        if packing.num_tokens != B * T:
-            qkv = packing.unpack(qkv)                            # (B, T, 3C)
-        qkv = qkv.view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)     # (3, B, H, T, D)
-        query, key, value = qkv.unbind(0)                        # each (B, H, T, D)
-
-        # Scaled dot-product attention; padded keys get the additive mask.
         dropout_p = self.dropout_prob if self.training else 0.0
-        context = F.scaled_dot_product_attention(
-            query, key, value, attn_mask=packing.key_mask, dropout_p=dropout_p
-        )                                                        # (B, H, T, D)
-        context = context.transpose(1, 2).reshape(B, T, C)       # (B, T, C)
-        if packing.num_tokens != B * T:
-            context = packing.pack(context)                      # (N, C)
-        else:
-            context = context.reshape(B * T, C)
-        return self.out(context)                                 # (N, C)
+
+        qkv = self.qkv(hidden)                                           # (N, 3C)
+        contexts = []
+        for group in packing.groups:
+            # Lay the group's tokens out as (rows, T_g), padded only where rows are shorter.
+            R, T = group.rows, group.seq_len
+            group_qkv = qkv[group.start:group.end]                       # (n, 3C)
+            if group.local_index is not None:
+                group_qkv = group_qkv.new_zeros(R * T, 3 * C).index_copy(0, group.local_index, group_qkv)
+            query, key, value = group_qkv.view(R, T, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)  # (R, H, T, D)
+
+            context = F.scaled_dot_product_attention(
+                query, key, value, attn_mask=group.key_mask, dropout_p=dropout_p
+            )                                                            # (R, H, T, D)
+            context = context.transpose(1, 2).reshape(R * T, C)          # (R*T, C)
+            if group.local_index is not None:
+                context = context.index_select(0, group.local_index)     # (n, C)
+            contexts.append(context)
+        context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)  # (N, C)
+        return self.out(context)

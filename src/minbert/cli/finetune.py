@@ -1,0 +1,133 @@
+"""``minbert finetune``: fine-tune a pretrained BERT for sentence classification."""
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from minbert.atomic import write_text_atomic
+from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option,
+                                 add_progress_option, check_max_length, load_encoder)
+from minbert.data.readers import read_labelled
+from minbert.data.tasks import TASKS, resolve_data_dir, task_files
+from minbert.errors import ConfigError
+from minbert.training.batches import encode_texts
+from minbert.training.checkpoint import ClassifierInfo, save_classifier
+from minbert.training.classifier import POOLINGS, SentenceClassifier
+from minbert.training.config import MODES, FinetuneConfig
+from minbert.training.finetune import EpochRecord, finetune
+
+DEFAULTS = FinetuneConfig()
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "finetune",
+        help="fine-tune a pretrained BERT on SST-5, CFIMDB or your own labelled file",
+        description="Fine-tune a pretrained BERT for sentence classification. The checkpoint with the best dev "
+                    "accuracy is saved to --output (safetensors, config.json, vocab.txt) with metrics.json.",
+    )
+    parser.add_argument("--task", choices=sorted(TASKS), default=None,
+                        help="named task whose train/dev files are read from --data-dir")
+    parser.add_argument("--train", metavar="FILE", help="labelled train file (CSV, TSV or JSONL) instead of --task")
+    parser.add_argument("--dev", metavar="FILE", help="labelled dev file, with --train")
+    parser.add_argument("--num-labels", type=int, metavar="K", help="number of classes for --train files")
+    add_column_options(parser, label=True)
+    add_data_dir_option(parser)
+    add_model_option(parser)
+    parser.add_argument("--output", metavar="DIR", help="checkpoint folder (default: runs/TASK-MODE)")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULTS.mode,
+                        help="full-model trains every weight; last-linear-layer freezes the encoder "
+                             "(default: %(default)s)")
+    parser.add_argument("--pooling", choices=POOLINGS, default=DEFAULTS.pooling,
+                        help="sentence representation: mean of token states or the pooled [CLS] "
+                             "(default: %(default)s)")
+    parser.add_argument("--epochs", type=int, help="passes over the train set (default: 3 full-model, "
+                                                   "20 last-linear-layer)")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: 1e-4 full-model, "
+                                                 "3e-3 last-linear-layer)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--max-length", type=int, default=DEFAULTS.max_length,
+                        help="tokens per text including [CLS] and [SEP]; longer texts are cut (default: %(default)s)")
+    parser.add_argument("--warmup-ratio", type=float, default=DEFAULTS.warmup_ratio,
+                        help="fraction of updates with linearly rising lr (default: %(default)s)")
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay,
+                        help="AdamW decoupled weight decay (default: %(default)s)")
+    parser.add_argument("--dropout", type=float, default=DEFAULTS.dropout,
+                        help="dropout on the sentence representation (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default: %(default)s)")
+    add_progress_option(parser)
+    parser.set_defaults(run=run)
+
+
+def resolve_files(args: argparse.Namespace) -> tuple[Path, Path, str, str, tuple[str, ...], str]:
+    """Return train file, dev file, text column, label column, label names and run name."""
+    if args.task and (args.train or args.dev):
+        raise ConfigError("give either --task or --train/--dev, not both")
+    if args.task:
+        spec = TASKS[args.task]
+        train_file, dev_file = task_files(args.task, resolve_data_dir(args.data_dir))
+        return train_file, dev_file, spec.text_column, spec.label_column, spec.label_names, args.task
+    if not (args.train and args.dev):
+        raise ConfigError("no data: give --task sst|cfimdb, or both --train FILE and --dev FILE")
+    if args.num_labels is None or args.num_labels < 2:
+        raise ConfigError(f"--num-labels {args.num_labels} is invalid: give the number of classes (at least 2) "
+                          "with --train")
+    names = tuple(str(label) for label in range(args.num_labels))
+    return Path(args.train), Path(args.dev), args.text_column, args.label_column, names, Path(args.train).stem
+
+
+def run(args: argparse.Namespace) -> int:
+    config = FinetuneConfig(
+        mode=args.mode, pooling=args.pooling, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
+        max_length=args.max_length, seed=args.seed,
+    )
+    train_file, dev_file, text_column, label_column, label_names, run_name = resolve_files(args)
+    output = Path(args.output or f"runs/{run_name}-{config.mode}")
+
+    # Read and check the data before the model is loaded, so bad files fail fast.
+    read = dict(text_column=text_column, label_column=label_column, num_labels=len(label_names))
+    train_rows = read_labelled(train_file, **read)
+    dev_rows = read_labelled(dev_file, **read)
+
+    encoder, tokenizer, model_dir = load_encoder(args.model)
+    check_max_length(config.max_length, encoder)
+    train = encode_texts(tokenizer, [row.text for row in train_rows], [row.label for row in train_rows],
+                         max_length=config.max_length)
+    dev = encode_texts(tokenizer, [row.text for row in dev_rows], [row.label for row in dev_rows],
+                       max_length=config.max_length)
+
+    torch.manual_seed(config.seed)
+    model = SentenceClassifier(encoder, num_labels=len(label_names), pooling=config.pooling, dropout=config.dropout)
+    info = ClassifierInfo(label_names=label_names, pooling=config.pooling, max_length=config.max_length,
+                          task=run_name)
+    resolved = config.resolved()
+    print(f"fine-tuning {model_dir.name} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
+          f"mode {config.mode}, {resolved.epochs} epochs, lr {resolved.lr:g}; checkpoint: {output}",
+          file=sys.stderr)
+
+    history: list[EpochRecord] = []
+
+    def report_epoch(trained: SentenceClassifier, record: EpochRecord, improved: bool) -> None:
+        if improved:
+            save_classifier(output, trained, tokenizer, info)
+        history.append(record)
+        best = max(history, key=lambda item: item.dev_accuracy)
+        metrics = {
+            "task": run_name, "model": str(model_dir), "config": asdict(resolved),
+            "best_epoch": best.epoch, "best_dev_accuracy": best.dev_accuracy,
+            "history": [asdict(item) for item in history],
+        }
+        write_text_atomic(output / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        print(f"epoch {record.epoch}: train loss {record.train_loss:.4f}  dev accuracy {record.dev_accuracy:.4f}  "
+              f"{record.seconds:.0f} s  {record.examples_per_second:.1f} examples/s"
+              + ("  (best, saved)" if improved else ""), flush=True)
+
+    result = finetune(model, train, dev, config, pad_id=tokenizer.pad_token_id, on_epoch_end=report_epoch,
+                      progress=args.progress)
+    print(f"best dev accuracy {result.best_dev_accuracy:.4f} at epoch {result.best_epoch}; checkpoint in {output}")
+    return 0

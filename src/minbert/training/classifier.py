@@ -1,0 +1,73 @@
+"""SentenceClassifier: a BERT encoder, a sentence representation, dropout and a linear layer.
+
+    r = mean_t h_t            (pooling="mean": average of the real-token states)
+    r = tanh(W h_[CLS] + b)   (pooling="cls": BERT's pooled [CLS] output)
+    logits = W_out dropout(r) + b_out
+
+all-MiniLM-L6-v2, the default encoder, was trained as a sentence embedder with
+mean pooling and its pooler was never trained, so "mean" is the default; the
+choice was made by SST-5 dev accuracy (see the README).
+
+Legend: B batch, T tokens, N real tokens, C hidden size, K labels.
+"""
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from minbert.model.bert import BertModel, PackedStates
+
+Pooling = Literal["mean", "cls"]
+POOLINGS: tuple[str, ...] = Pooling.__args__
+
+
+def mean_pool(states: PackedStates) -> torch.Tensor:
+    """(N, C) packed states -> (B, C) mean over each row's real tokens (zeros for an empty row)."""
+    packing = states.packing
+    sums = states.hidden.new_zeros(packing.batch_size, states.hidden.shape[1])
+    sums = sums.index_add(0, packing.batch_index, states.hidden)            # (B, C)
+    return sums / packing.lengths.clamp(min=1).unsqueeze(1).to(sums.dtype)
+
+
+def cls_pool(encoder: BertModel, states: PackedStates) -> torch.Tensor:
+    """(N, C) packed states -> (B, C) pooler output on position 0 of each row."""
+    first_token = states.packing.unpack(states.hidden)[:, 0]                # (B, C)
+    return encoder.pooler(first_token)
+
+
+class SentenceClassifier(nn.Module):
+    def __init__(self, encoder: BertModel, *, num_labels: int, pooling: Pooling = "mean",
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r} is not supported; expected one of {POOLINGS}")
+        if num_labels < 2:
+            raise ValueError(f"num_labels={num_labels} must be at least 2")
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(encoder.config.hidden_size, num_labels)
+        nn.init.normal_(self.classifier.weight, std=0.02)
+        nn.init.zeros_(self.classifier.bias)
+
+    @property
+    def num_labels(self) -> int:
+        return self.classifier.out_features
+
+    def represent(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                  token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T) ids -> (B, C) sentence representations."""
+        states = self.encoder.encode_packed(input_ids, attention_mask, token_type_ids)
+        if self.pooling == "mean":
+            return mean_pool(states)
+        return cls_pool(self.encoder, states)
+
+    def classify(self, representation: torch.Tensor) -> torch.Tensor:
+        """(B, C) representations -> (B, K) logits."""
+        return self.classifier(self.dropout(representation))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T) ids -> (B, K) logits."""
+        return self.classify(self.represent(input_ids, attention_mask, token_type_ids))

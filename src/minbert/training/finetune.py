@@ -1,0 +1,157 @@
+"""The fine-tuning loop for sentence classification.
+
+    for each epoch:
+        for each length-bucketed, shuffled batch:
+            loss = cross_entropy(classifier(encoder(batch)), labels)
+            clip gradients, AdamW step, lr schedule step
+        score the dev set; if it is the best so far, save the checkpoint
+
+In "last-linear-layer" mode the encoder is frozen and in eval mode, so each
+text's representation never changes: they are computed once, and the epochs
+train the linear layer (with dropout) on them, which takes seconds.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from minbert.data.batching import bucket_batches
+from minbert.optim.adamw import AdamW
+from minbert.optim.schedule import linear_warmup_decay
+from minbert.training.batches import EncodedTexts, collate
+from minbert.training.classifier import SentenceClassifier
+from minbert.training.config import FinetuneConfig
+from minbert.training.evaluate import accuracy, predict_logits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    dev_accuracy: float
+    seconds: float
+    examples_per_second: float
+
+
+@dataclass
+class FinetuneResult:
+    best_epoch: int = 0
+    best_dev_accuracy: float = -1.0
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+@torch.no_grad()
+def compute_representations(model: SentenceClassifier, encoded: EncodedTexts, *, batch_size: int,
+                            pad_id: int, progress: bool, description: str) -> torch.Tensor:
+    """(M, C) sentence representations of all texts, in input order, encoder in eval mode."""
+    model.eval()
+    representations = torch.empty(len(encoded), model.encoder.config.hidden_size)
+    batches = bucket_batches(encoded.lengths, batch_size=batch_size, shuffle=False)
+    for indices in tqdm(batches, desc=description, unit="batch", disable=not progress, leave=False):
+        batch = collate(encoded, indices, pad_id=pad_id)
+        representations[torch.tensor(indices)] = model.represent(batch.input_ids, batch.attention_mask)
+    return representations
+
+
+def finetune(
+    model: SentenceClassifier,
+    train: EncodedTexts,
+    dev: EncodedTexts,
+    config: FinetuneConfig,
+    *,
+    pad_id: int,
+    on_epoch_end: Callable[[SentenceClassifier, EpochRecord, bool], None] | None = None,
+    progress: bool = True,
+) -> FinetuneResult:
+    """Train ``model`` in place on ``train``, scoring ``dev`` after each epoch.
+
+    ``on_epoch_end(model, record, improved)`` is called after each dev score;
+    ``improved`` is True when the dev accuracy beat every earlier epoch (the
+    CLI saves the checkpoint then). Randomness (head initialisation aside,
+    which the caller seeds) comes from ``config.seed``.
+    """
+    config = config.resolved()
+    if train.labels is None or dev.labels is None:
+        raise ValueError("finetune needs labelled train and dev texts")
+    torch.manual_seed(config.seed)
+    frozen = config.mode == "last-linear-layer"
+
+    # Frozen encoder: encode every text once; the loop then only trains the linear layer.
+    if frozen:
+        model.encoder.requires_grad_(False)
+        train_features = compute_representations(model, train, batch_size=64, pad_id=pad_id,
+                                                 progress=progress, description="encoding train")
+        dev_features = compute_representations(model, dev, batch_size=64, pad_id=pad_id,
+                                               progress=progress, description="encoding dev")
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+
+    batches_per_epoch = -(-len(train) // config.batch_size)
+    total_steps = batches_per_epoch * config.epochs
+    optimizer = AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = linear_warmup_decay(optimizer, warmup_steps=int(config.warmup_ratio * total_steps),
+                                    total_steps=total_steps)
+    logger.info("fine-tuning %s: %d train, %d dev texts, %d epochs of %d batches, lr %g",
+                config.mode, len(train), len(dev), config.epochs, batches_per_epoch, config.lr)
+
+    result = FinetuneResult()
+    labels = torch.tensor(train.labels)
+    for epoch in range(1, config.epochs + 1):
+        if frozen:
+            model.dropout.train()
+        else:
+            model.train()
+        batches = bucket_batches(train.lengths, batch_size=config.batch_size, shuffle=True,
+                                 seed=config.seed, epoch=epoch)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress)
+        started, seen, loss_sum = time.perf_counter(), 0, 0.0
+        for indices in bar:
+            # Forward and loss on one batch.
+            if frozen:
+                logits = model.classify(train_features[indices])
+                batch_labels = labels[indices]
+            else:
+                batch = collate(train, indices, pad_id=pad_id)
+                logits = model(batch.input_ids, batch.attention_mask)
+                batch_labels = batch.labels
+            loss = F.cross_entropy(logits, batch_labels)
+
+            # Update.
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+
+            seen += len(indices)
+            loss_sum += loss.item() * len(indices)
+            elapsed = time.perf_counter() - started
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", ex_per_s=f"{seen / elapsed:.1f}")
+        seconds = time.perf_counter() - started
+
+        # Score dev and keep the best epoch.
+        if frozen:
+            model.eval()
+            with torch.no_grad():
+                dev_logits = model.classify(dev_features)
+        else:
+            dev_logits = predict_logits(model, dev, pad_id=pad_id)
+        record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen,
+                             dev_accuracy=accuracy(dev_logits, dev.labels),
+                             seconds=seconds, examples_per_second=seen / seconds)
+        result.history.append(record)
+        logger.info("epoch %d: train loss %.4f, dev accuracy %.4f, %.1f examples/s",
+                    epoch, record.train_loss, record.dev_accuracy, record.examples_per_second)
+        improved = record.dev_accuracy > result.best_dev_accuracy
+        if improved:
+            result.best_epoch, result.best_dev_accuracy = epoch, record.dev_accuracy
+        if on_epoch_end is not None:
+            on_epoch_end(model, record, improved)
+    return result

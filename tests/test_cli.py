@@ -1,0 +1,178 @@
+"""The minbert command line: end to end on a tiny BERT, and one-line errors for bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from safetensors.torch import load_file, save_file
+
+from conftest import toy_sentiment_rows, write_tsv
+from minbert.cli.main import main
+from minbert.training.checkpoint import load_classifier
+
+
+@pytest.fixture
+def toy_files(tmp_path):
+    train = write_tsv(tmp_path / "train.csv", toy_sentiment_rows(64, seed=1))
+    dev = write_tsv(tmp_path / "dev.csv", toy_sentiment_rows(24, seed=2))
+    return train, dev
+
+
+def finetune_args(tiny_model_dir, train, dev, output, *extra):
+    return ["finetune", "--model", str(tiny_model_dir), "--train", str(train), "--dev", str(dev),
+            "--num-labels", "2", "--output", str(output), "--no-progress", "--lr", "1e-3", *extra]
+
+
+def run_error(argv, capsys) -> str:
+    """Run the CLI expecting exit status 2; return its single stderr line."""
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_finetune_evaluate_predict(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    output = tmp_path / "run"
+    assert main(finetune_args(tiny_model_dir, train, dev, output, "--epochs", "3")) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert len(metrics["history"]) == 3
+    assert metrics["best_dev_accuracy"] == max(record["dev_accuracy"] for record in metrics["history"])
+    capsys.readouterr()
+
+    assert main(["evaluate", "--checkpoint", str(output), "--file", str(dev), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["accuracy"] == pytest.approx(metrics["best_dev_accuracy"])
+    assert evaluated["examples"] == 24
+
+    predictions = tmp_path / "predictions.csv"
+    assert main(["predict", "--checkpoint", str(output), "--input", str(dev), "--output", str(predictions)]) == 0
+    lines = predictions.read_text().splitlines()
+    assert lines[0] == "line,label,label_name,p_0,p_1"
+    assert len(lines) == 25
+    first = lines[1].split(",")
+    assert first[0] == "2"
+    assert abs(float(first[3]) + float(first[4]) - 1.0) < 1e-5
+
+
+def test_missing_train_file(tiny_model_dir, toy_files, tmp_path, capsys):
+    _, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, tmp_path / "absent.csv", dev, tmp_path / "run"), capsys)
+    assert "absent.csv" in line and "not found" in line
+
+
+def test_missing_column(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--text-column", "review"), capsys)
+    assert "train.csv" in line and "'review'" in line
+
+
+def test_empty_text(tiny_model_dir, toy_files, tmp_path, capsys):
+    _, dev = toy_files
+    train = write_tsv(tmp_path / "empty.csv", [("good movie", 1), ("   ", 0)])
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run"), capsys)
+    assert "empty.csv:3" in line and "empty" in line
+
+
+@pytest.mark.parametrize("label, expected", [("7", "7"), ("abc", "abc"), ("-1", "-1")])
+def test_bad_label(tiny_model_dir, toy_files, tmp_path, capsys, label, expected):
+    _, dev = toy_files
+    train = tmp_path / "labels.csv"
+    train.write_text(f"\tid\tsentence\tsentiment\n0\ta\tgood movie\t1\n1\tb\tbad movie\t{label}\n")
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run"), capsys)
+    assert "labels.csv:3" in line and expected in line
+
+
+def test_vocab_without_unk(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (model / name).write_bytes((tiny_model_dir / name).read_bytes())
+    vocab = (tiny_model_dir / "vocab.txt").read_text().replace("[UNK]\n", "")
+    (model / "vocab.txt").write_text(vocab)
+    line = run_error(finetune_args(model, train, dev, tmp_path / "run"), capsys)
+    assert "vocab.txt" in line and "[UNK]" in line
+
+
+def test_checkpoint_of_wrong_shape(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "vocab.txt").write_bytes((tiny_model_dir / "vocab.txt").read_bytes())
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "intermediate_size": 48}))
+    (model / "model.safetensors").write_bytes((tiny_model_dir / "model.safetensors").read_bytes())
+    line = run_error(finetune_args(model, train, dev, tmp_path / "run"), capsys)
+    assert "model.safetensors" in line and "wrong shape" in line and "(64, 32)" in line
+
+
+def test_max_length_above_model_limit(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--max-length", "129"), capsys)
+    assert "--max-length 129" in line and "128" in line
+
+
+def test_no_data_folder(monkeypatch, capsys):
+    monkeypatch.delenv("MINBERT_DATA", raising=False)
+    line = run_error(["finetune", "--task", "sst"], capsys)
+    assert "--data-dir" in line and "MINBERT_DATA" in line
+
+
+def test_evaluate_non_classifier_checkpoint(tiny_model_dir, toy_files, capsys):
+    _, dev = toy_files
+    line = run_error(["evaluate", "--checkpoint", str(tiny_model_dir), "--file", str(dev)], capsys)
+    assert "not a minbert classifier checkpoint" in line
+
+
+def test_evaluate_classifier_with_wrong_head(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    output = tmp_path / "run"
+    assert main(finetune_args(tiny_model_dir, train, dev, output, "--epochs", "1")) == 0
+    weights = load_file(output / "model.safetensors")
+    weights["classifier.weight"] = weights["classifier.weight"][:, :5].contiguous()
+    save_file(weights, output / "model.safetensors")
+    capsys.readouterr()
+    line = run_error(["evaluate", "--checkpoint", str(output), "--file", str(dev)], capsys)
+    assert "classifier.weight has shape (2, 5)" in line
+
+
+def test_error_exit_status_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "minbert.cli.main", "finetune", "--train", str(tmp_path / "nope.csv"),
+         "--dev", str(tmp_path / "nope.csv"), "--num-labels", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "nope.csv" in result.stderr
+
+
+def test_ctrl_c_leaves_last_checkpoint_loadable(tiny_model_dir, tmp_path):
+    train = write_tsv(tmp_path / "train.csv", toy_sentiment_rows(2000, seed=1))
+    dev = write_tsv(tmp_path / "dev.csv", toy_sentiment_rows(24, seed=2))
+    output = tmp_path / "run"
+    command = [sys.executable, "-m", "minbert.cli.main",
+               *finetune_args(tiny_model_dir, train, dev, output, "--epochs", "1000", "--lr", "1e-5")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not (output / "model.safetensors").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (output / "model.safetensors").exists(), "no checkpoint written within 120 s"
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    model, _, info = load_classifier(output)
+    assert info.label_names == ("0", "1")
+    assert not list(output.glob(".*.tmp"))
