@@ -509,9 +509,10 @@ def test_save_vocab_round_trip(tokenizer, tmp_path):
     assert WordPieceTokenizer.from_vocab(path).vocab == tokenizer.vocab
 
 
-def test_save_vocab_missing_folder(tokenizer, tmp_path):
-    with pytest.raises(FileNotFoundError):
-        tokenizer.save_vocab(tmp_path / "absent" / "vocab.txt")
+def test_save_vocab_creates_folder(tokenizer, tmp_path):
+    path = tmp_path / "absent" / "vocab.txt"
+    tokenizer.save_vocab(path)
+    assert path.read_bytes() == VOCAB_PATH.read_bytes()
 
 
 def test_missing_vocab_file(tmp_path):

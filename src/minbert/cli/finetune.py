@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     info = ClassifierInfo(label_names=label_names, pooling=config.pooling, max_length=config.max_length,
                           task=run_name)
     resolved = config.resolved()
-    print(f"fine-tuning {model_dir.name} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
+    print(f"fine-tuning {model_dir} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
           f"mode {config.mode}, {resolved.epochs} epochs, lr {resolved.lr:g}; checkpoint: {output}",
           file=sys.stderr)
 

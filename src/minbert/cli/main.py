@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     except MinbertError as error:
         print(f"minbert {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # Files the command writes: a missing permission, a full disk, a path that is a folder.
+        print(f"minbert {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"minbert {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -5,7 +5,8 @@
 with Q, K, V the projections of the input split into H heads of size D, and M
 the additive padding mask (0 for real keys, a large negative for padding).
 The three projections are one fused (C -> 3C) matrix multiply on the N real
-tokens; only the scores use the padded (B, H, T, T) layout.
+tokens. Only the scores need a padded layout, built per group of rows of
+similar length (see ``packing``).
 
 Must match transformers' ``BertSelfAttention`` + ``BertSelfOutput`` before the
 residual (eval mode, within 1e-5). The fused ``qkv`` weight is the row-wise

@@ -7,10 +7,10 @@ scores need a padded layout, and there the cost grows with rows x T^2: so the
 rows are sorted by length and cut into groups of similar length, each padded
 to its own longest row.
 
-Attention does not depend on where a key sits in the row (positions are
-already in the embeddings), so each row's real tokens are laid out left to
-right in its group whatever the mask looked like: left padding, or holes,
-give the same result as transformers, which masks the same keys.
+Attention does not depend on where a key sits in the row, because positions
+are already in the embeddings. So each row's real tokens are laid out left to
+right in its group whatever the mask looks like. Left padding or holes in the
+mask give the same result as transformers, which masks the same keys.
 
 Example with T = 3, rows of length 1 and 2 (the longer row comes first)::
 
@@ -42,7 +42,7 @@ class AttentionGroup:
 
 @dataclass(frozen=True)
 class Packing:
-    """Where the real tokens of a (B, T) batch come from, and how attention groups them."""
+    """Layout of the real tokens of a (B, T) batch: their source positions and their attention groups."""
 
     batch_size: int
     seq_len: int

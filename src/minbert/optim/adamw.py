@@ -8,8 +8,11 @@ For each parameter p with gradient g at step t:
     p   <- p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 
 Must match ``torch.optim.AdamW`` (amsgrad=False, maximize=False) to 1e-6 over
-1,000 steps. The update is written as in torch's single-tensor path, with
-``_foreach`` ops over all parameters of a group for speed.
+1,000 steps. The update runs as ``_foreach`` ops over all parameters of a
+group, in place, with one scratch tensor per parameter kept in the state. A
+fresh buffer on every step would cost a page fault per 4 KiB page, and for
+BERT's 12M-entry word embedding that is a large share of the step.
+The operations run in torch's order, so the rounding is the same.
 """
 
 import math
@@ -50,7 +53,7 @@ class AdamW(Optimizer):
         for group in self.param_groups:
             lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]
-            params, grads, means, variances = [], [], [], []
+            params, grads, means, variances, scratches = [], [], [], [], []
             for param in group["params"]:
                 if param.grad is None:
                     continue
@@ -61,11 +64,13 @@ class AdamW(Optimizer):
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                    state["scratch"] = torch.empty_like(param, memory_format=torch.preserve_format)
                 state["step"] += 1
                 params.append(param)
                 grads.append(param.grad)
                 means.append(state["exp_avg"])
                 variances.append(state["exp_avg_sq"])
+                scratches.append(state["scratch"])
             if not params:
                 continue
 
@@ -83,9 +88,10 @@ class AdamW(Optimizer):
             torch._foreach_mul_(variances, beta2)
             torch._foreach_addcmul_(variances, grads, grads, value=1.0 - beta2)
 
-            # p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
-            denominators = torch._foreach_sqrt(variances)
-            torch._foreach_div_(denominators, math.sqrt(bias_correction2))
-            torch._foreach_add_(denominators, eps)
-            torch._foreach_addcdiv_(params, means, denominators, value=-lr / bias_correction1)
+            # p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), the denominator built in scratch.
+            torch._foreach_copy_(scratches, variances)
+            torch._foreach_sqrt_(scratches)
+            torch._foreach_div_(scratches, math.sqrt(bias_correction2))
+            torch._foreach_add_(scratches, eps)
+            torch._foreach_addcdiv_(params, means, scratches, value=-lr / bias_correction1)
         return loss

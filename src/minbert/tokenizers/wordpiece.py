@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import logging
 import operator
-import os
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from minbert.atomic import write_text_atomic
 from minbert.errors import TokenizerError
 from minbert.tokenizers.basic import basic_tokenize
 
@@ -409,17 +408,6 @@ class WordPieceTokenizer:
         """Write the vocabulary to ``path`` as vocab.txt, one token per line in id order.
 
         The file is written under a temporary name next to ``path`` and then
-        renamed over it, so readers never see a partial file. Raises OSError
-        if the file cannot be written, for example when the folder is missing.
+        renamed over it, so readers never see a partial file.
         """
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(temporary, "x", encoding="utf-8", newline="\n") as file:
-                file.writelines(f"{token}\n" for token in self._tokens)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, "".join(f"{token}\n" for token in self._tokens))
