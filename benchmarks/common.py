@@ -6,9 +6,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Multiply-accumulates per token in the dense layers of one BERT layer: Q, K, V and output
-# projections (4 C^2) and the feed-forward block (2 C I). Attention scores are left out.
 def dense_flops_per_token(hidden_size: int, intermediate_size: int, num_layers: int) -> int:
+    """Floating-point operations per token in the dense layers: two per multiply-accumulate.
+
+    Each layer has the Q, K, V and output projections (4 C^2 multiply-accumulates)
+    and the feed-forward block (2 C I). The attention scores are left out.
+    """
     return 2 * num_layers * (4 * hidden_size**2 + 2 * hidden_size * intermediate_size)
 
 

@@ -62,20 +62,23 @@ def test_finetune_evaluate_predict(tiny_model_dir, toy_files, tmp_path, capsys):
 def test_missing_train_file(tiny_model_dir, toy_files, tmp_path, capsys):
     _, dev = toy_files
     line = run_error(finetune_args(tiny_model_dir, tmp_path / "absent.csv", dev, tmp_path / "run"), capsys)
-    assert "absent.csv" in line and "not found" in line
+    assert "absent.csv" in line
+    assert "not found" in line
 
 
 def test_missing_column(tiny_model_dir, toy_files, tmp_path, capsys):
     train, dev = toy_files
     line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--text-column", "review"), capsys)
-    assert "train.csv" in line and "'review'" in line
+    assert "train.csv" in line
+    assert "'review'" in line
 
 
 def test_empty_text(tiny_model_dir, toy_files, tmp_path, capsys):
     _, dev = toy_files
     train = write_tsv(tmp_path / "empty.csv", [("good movie", 1), ("   ", 0)])
     line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run"), capsys)
-    assert "empty.csv:3" in line and "empty" in line
+    assert "empty.csv:3" in line
+    assert "empty" in line
 
 
 @pytest.mark.parametrize("label, expected", [("7", "7"), ("abc", "abc"), ("-1", "-1")])
@@ -84,7 +87,8 @@ def test_bad_label(tiny_model_dir, toy_files, tmp_path, capsys, label, expected)
     train = tmp_path / "labels.csv"
     train.write_text(f"\tid\tsentence\tsentiment\n0\ta\tgood movie\t1\n1\tb\tbad movie\t{label}\n")
     line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run"), capsys)
-    assert "labels.csv:3" in line and expected in line
+    assert "labels.csv:3" in line
+    assert expected in line
 
 
 def test_vocab_without_unk(tiny_model_dir, toy_files, tmp_path, capsys):
@@ -96,7 +100,8 @@ def test_vocab_without_unk(tiny_model_dir, toy_files, tmp_path, capsys):
     vocab = (tiny_model_dir / "vocab.txt").read_text().replace("[UNK]\n", "")
     (model / "vocab.txt").write_text(vocab)
     line = run_error(finetune_args(model, train, dev, tmp_path / "run"), capsys)
-    assert "vocab.txt" in line and "[UNK]" in line
+    assert "vocab.txt" in line
+    assert "[UNK]" in line
 
 
 def test_checkpoint_of_wrong_shape(tiny_model_dir, toy_files, tmp_path, capsys):
@@ -108,19 +113,23 @@ def test_checkpoint_of_wrong_shape(tiny_model_dir, toy_files, tmp_path, capsys):
     (model / "config.json").write_text(json.dumps({**config, "intermediate_size": 48}))
     (model / "model.safetensors").write_bytes((tiny_model_dir / "model.safetensors").read_bytes())
     line = run_error(finetune_args(model, train, dev, tmp_path / "run"), capsys)
-    assert "model.safetensors" in line and "wrong shape" in line and "(64, 32)" in line
+    assert "model.safetensors" in line
+    assert "wrong shape" in line
+    assert "(64, 32)" in line
 
 
 def test_max_length_above_model_limit(tiny_model_dir, toy_files, tmp_path, capsys):
     train, dev = toy_files
     line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--max-length", "129"), capsys)
-    assert "--max-length 129" in line and "128" in line
+    assert "--max-length 129" in line
+    assert "128" in line
 
 
 def test_no_data_folder(monkeypatch, capsys):
     monkeypatch.delenv("MINBERT_DATA", raising=False)
     line = run_error(["finetune", "--task", "sst"], capsys)
-    assert "--data-dir" in line and "MINBERT_DATA" in line
+    assert "--data-dir" in line
+    assert "MINBERT_DATA" in line
 
 
 def test_evaluate_non_classifier_checkpoint(tiny_model_dir, toy_files, capsys):

@@ -39,7 +39,7 @@ def test_full_model_learns_toy_task(tiny_model_dir):
 
 
 def test_cls_pooling_learns_toy_task(tiny_model_dir):
-    _, result = train_toy(tiny_model_dir, epochs=4, lr=1e-3, pooling="cls")
+    _, result = train_toy(tiny_model_dir, epochs=8, lr=1e-3, pooling="cls")
     assert result.best_dev_accuracy == 1.0
 
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from minbert.model.attention import SelfAttention
 from minbert.model.config import BertConfig
+from minbert.model.dropout import Dropout
 from minbert.model.packing import Packing
 
 _ACTIVATIONS = {
@@ -30,7 +31,7 @@ class Embeddings(nn.Module):
         self.position = nn.Embedding(config.max_position_embeddings, config.hidden_size)
         self.token_type = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, packing: Packing) -> torch.Tensor:
         """(B, T) ids -> (N, C) embeddings of the real tokens."""
@@ -51,7 +52,7 @@ class EncoderLayer(nn.Module):
         self.intermediate = nn.Linear(config.hidden_size, config.intermediate_size)
         self.output = nn.Linear(config.intermediate_size, config.hidden_size)
         self.output_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.activation = _ACTIVATIONS[config.hidden_act]
 
     def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:

@@ -89,8 +89,8 @@ class AdamW(Optimizer):
             torch._foreach_addcmul_(variances, grads, grads, value=1.0 - beta2)
 
             # p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), the denominator built in scratch.
-            torch._foreach_copy_(scratches, variances)
-            torch._foreach_sqrt_(scratches)
+            for variance, scratch in zip(variances, scratches):
+                torch.sqrt(variance, out=scratch)
             torch._foreach_div_(scratches, math.sqrt(bias_correction2))
             torch._foreach_add_(scratches, eps)
             torch._foreach_addcdiv_(params, means, scratches, value=-lr / bias_correction1)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from minbert.model.bert import BertModel, PackedStates
+from minbert.model.dropout import Dropout
 
 Pooling = Literal["mean", "cls"]
 POOLINGS: tuple[str, ...] = Pooling.__args__
@@ -46,7 +47,7 @@ class SentenceClassifier(nn.Module):
             raise ValueError(f"num_labels={num_labels} must be at least 2")
         self.encoder = encoder
         self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.classifier = nn.Linear(encoder.config.hidden_size, num_labels)
         nn.init.normal_(self.classifier.weight, std=0.02)
         nn.init.zeros_(self.classifier.bias)
