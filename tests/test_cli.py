@@ -185,3 +185,83 @@ def test_ctrl_c_leaves_last_checkpoint_loadable(tiny_model_dir, tmp_path):
     model, _, info = load_classifier(output)
     assert info.label_names == ("0", "1")
     assert not list(output.glob(".*.tmp"))
+
+
+def test_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["finetune", "--epochs", "1.5"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "--epochs: invalid int value: '1.5'" in lines[0]
+
+
+def test_output_that_is_a_file_fails_before_training(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    line = run_error(finetune_args(tiny_model_dir, train, dev, taken), capsys)
+    assert "exists and is not a folder" in line
+    assert taken.read_text() == "keep me"
+
+
+def test_output_into_model_folder_rejected(tiny_model_dir, toy_files, capsys):
+    train, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tiny_model_dir), capsys)
+    assert "is the --model folder" in line
+
+
+def test_diverging_loss_stops_with_one_line(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--lr", "1e30",
+                                   "--epochs", "2"), capsys)
+    assert "training diverged" in line
+    assert "lr=1e+30" in line
+
+
+def test_vocab_larger_than_model_rejected(tiny_model_dir, toy_files, tmp_path, capsys):
+    train, dev = toy_files
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (model / name).write_bytes((tiny_model_dir / name).read_bytes())
+    (model / "vocab.txt").write_text((tiny_model_dir / "vocab.txt").read_text() + "extra\n")
+    line = run_error(finetune_args(model, train, dev, tmp_path / "run"), capsys)
+    assert "vocab_size=22" in line
+    assert "23 tokens" in line
+
+
+@pytest.fixture
+def trained_checkpoint(tiny_model_dir, toy_files, tmp_path_factory):
+    train, dev = toy_files
+    output = tmp_path_factory.mktemp("checkpoint")
+    assert main(finetune_args(tiny_model_dir, train, dev, output, "--epochs", "1")) == 0
+    return output
+
+
+def test_predict_refuses_device_and_input(trained_checkpoint, toy_files, capsys):
+    _, dev = toy_files
+    capsys.readouterr()
+    line = run_error(["predict", "--checkpoint", str(trained_checkpoint), "--input", str(dev),
+                      "--output", "/dev/null"], capsys)
+    assert "is not a regular file" in line
+    line = run_error(["predict", "--checkpoint", str(trained_checkpoint), "--input", str(dev),
+                      "--output", str(dev)], capsys)
+    assert "is the --input file" in line
+
+
+def test_predict_writes_through_symlink(trained_checkpoint, toy_files, tmp_path):
+    _, dev = toy_files
+    target = tmp_path / "real.csv"
+    target.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert main(["predict", "--checkpoint", str(trained_checkpoint), "--input", str(dev),
+                 "--output", str(link)]) == 0
+    assert link.is_symlink()
+    assert target.read_text().startswith("line,label")
+
+
+def test_checkpoint_files_readable_by_others(trained_checkpoint):
+    for path in trained_checkpoint.iterdir():
+        assert path.stat().st_mode & 0o044 == 0o044, path.name

@@ -448,14 +448,25 @@ def test_encode_batch_rejects_single_str(tokenizer):
 
 def test_decode_round_trip(tokenizer, python_reference):
     ids = tokenizer.encode("Hello, unaffable World!").ids
-    assert tokenizer.decode(ids) == "[CLS] hello , unaffable world ! [SEP]"
-    assert tokenizer.decode(ids) == python_reference.decode(ids, clean_up_tokenization_spaces=False)
+    raw = tokenizer.decode(ids, clean_up_tokenization_spaces=False)
+    assert raw == "[CLS] hello , unaffable world ! [SEP]"
+    assert raw == python_reference.decode(ids, clean_up_tokenization_spaces=False)
+    assert tokenizer.decode(ids) == "[CLS] hello, unaffable world! [SEP]"
+
+
+def test_decode_matches_reference_on_sst(tokenizer, python_reference, data_dir):
+    sentences = read_data_sentences(data_dir)[:3000]
+    for sentence in sentences:
+        ids = tokenizer.encode(sentence).ids
+        for skip in (False, True):
+            expected = python_reference.decode(ids, skip_special_tokens=skip)
+            assert tokenizer.decode(ids, skip_special_tokens=skip) == expected, sentence
 
 
 def test_decode_skips_special_tokens(tokenizer, python_reference):
     ids = tokenizer.encode("Hello [MASK] unaffable", "bye").ids
     assert tokenizer.decode(ids, skip_special_tokens=True) == "hello unaffable bye"
-    expected = python_reference.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    expected = python_reference.decode(ids, skip_special_tokens=True)
     assert tokenizer.decode(ids, skip_special_tokens=True) == expected
 
 

@@ -1,7 +1,7 @@
 """Atomic file writes: write beside the target, then rename over it.
 
 ``os.replace`` is atomic on POSIX and Windows when source and target are on the
-same file system, so a reader (or a run interrupted by Ctrl-C) sees either the
+same file system. So a reader, or a run interrupted by Ctrl-C, finds either the
 old complete file or the new complete file, never a partial one.
 """
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from minbert.errors import OutputError
+
 
 def _current_umask() -> int:
     mask = os.umask(0)
@@ -18,22 +20,36 @@ def _current_umask() -> int:
     return mask
 
 
+def writable_target(path: str | Path) -> Path:
+    """Return the regular file that writing ``path`` should replace, following symbolic links.
+
+    Raises OutputError when ``path`` exists but is not a regular file, because
+    renaming over a device, a pipe or a folder would destroy it.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path}: cannot write here, it exists and is not a regular file")
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
-    On any exception, KeyboardInterrupt included, the temporary file is removed
-    and ``path`` keeps its previous content.
+    Missing parent folders are created. On any exception, KeyboardInterrupt
+    included, the temporary file is removed and ``path`` keeps its content.
     """
-    path = Path(path)
+    path = writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     temporary = Path(temporary)
-    # mkstemp creates the file private (0600); give it the mode a plain open() would.
-    temporary.chmod(0o666 & ~_current_umask())
     try:
         yield temporary
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        temporary.chmod(0o666 & ~_current_umask())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

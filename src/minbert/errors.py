@@ -25,3 +25,7 @@ class DataError(MinbertError):
 
 class ConfigError(MinbertError):
     """An option or hyper-parameter has an invalid value."""
+
+
+class OutputError(MinbertError):
+    """An output path cannot take a new file: it is a folder, a device, a pipe or an input."""

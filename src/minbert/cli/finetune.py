@@ -2,7 +2,7 @@
 
 import argparse
 import json
-import sys
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from minbert.cli.options import (add_column_options, add_data_dir_option, add_mo
                                  add_progress_option, check_max_length, load_encoder)
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
-from minbert.errors import ConfigError
+from minbert.errors import ConfigError, OutputError
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import ClassifierInfo, save_classifier
 from minbert.training.classifier import POOLINGS, SentenceClassifier
@@ -21,6 +21,9 @@ from minbert.training.config import MODES, FinetuneConfig
 from minbert.training.finetune import EpochRecord, finetune
 
 DEFAULTS = FinetuneConfig()
+# A classifier with more classes than this is almost surely a typo, and its
+# weights alone (K x hidden size floats) would not fit in memory much beyond it.
+MAX_LABELS = 100_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -73,11 +76,27 @@ def resolve_files(args: argparse.Namespace) -> tuple[Path, Path, str, str, tuple
         return train_file, dev_file, spec.text_column, spec.label_column, spec.label_names, args.task
     if not (args.train and args.dev):
         raise ConfigError("no data: give --task sst|cfimdb, or both --train FILE and --dev FILE")
-    if args.num_labels is None or args.num_labels < 2:
-        raise ConfigError(f"--num-labels {args.num_labels} is invalid: give the number of classes (at least 2) "
-                          "with --train")
+    if args.num_labels is None:
+        raise ConfigError("--num-labels K is required with --train: give the number of classes")
+    if not 2 <= args.num_labels <= MAX_LABELS:
+        raise ConfigError(f"--num-labels {args.num_labels} is invalid: expected 2 to {MAX_LABELS} classes")
     names = tuple(str(label) for label in range(args.num_labels))
     return Path(args.train), Path(args.dev), args.text_column, args.label_column, names, Path(args.train).stem
+
+
+def prepare_output_folder(output: Path, *, model: str | None) -> None:
+    """Create the checkpoint folder now, so a bad --output fails before any training.
+
+    Raises OutputError when it is the --model folder, which the checkpoint would overwrite.
+    """
+    if model and output.resolve() == Path(model).resolve():
+        raise OutputError(f"--output {output} is the --model folder; choose another folder for the checkpoint")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"--output {output}: exists and is not a folder") from None
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise OutputError(f"--output {output}: folder is not writable")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     )
     train_file, dev_file, text_column, label_column, label_names, run_name = resolve_files(args)
     output = Path(args.output or f"runs/{run_name}-{config.mode}")
+    prepare_output_folder(output, model=args.model)
 
     # Read and check the data before the model is loaded, so bad files fail fast.
     read = dict(text_column=text_column, label_column=label_column, num_labels=len(label_names))
@@ -107,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
                           task=run_name)
     resolved = config.resolved()
     print(f"fine-tuning {model_dir} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
-          f"mode {config.mode}, {resolved.epochs} epochs, lr {resolved.lr:g}; checkpoint: {output}",
-          file=sys.stderr)
+          f"mode {config.mode}, epochs {resolved.epochs}, lr {resolved.lr:g}; checkpoint: {output}", flush=True)
 
     history: list[EpochRecord] = []
 
@@ -129,5 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = finetune(model, train, dev, config, pad_id=tokenizer.pad_token_id, on_epoch_end=report_epoch,
                       progress=args.progress)
+    if result.encoding_seconds:
+        print(f"the frozen encoder encoded every text once, in {result.encoding_seconds:.0f} s; "
+              "the examples/s above count the linear layer's training only")
     print(f"best dev accuracy {result.best_dev_accuracy:.4f} at epoch {result.best_epoch}; checkpoint in {output}")
     return 0

@@ -8,6 +8,7 @@ line and exits with status 2; Ctrl-C exits with status 130.
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 from minbert import __version__
 from minbert.cli import evaluate, finetune, predict
@@ -16,8 +17,15 @@ from minbert.errors import MinbertError
 SUBCOMMANDS = (finetune, evaluate, predict)
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="minbert",
         description="BERT from scratch: fine-tune, evaluate and predict with pretrained BERT checkpoints.",
     )

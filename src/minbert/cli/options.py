@@ -5,7 +5,7 @@ from pathlib import Path
 
 from minbert.errors import ConfigError
 from minbert.model.bert import BertModel
-from minbert.model.pretrained import default_model_dir, load_tokenizer
+from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 
 
@@ -40,7 +40,9 @@ def load_encoder(model: str | None) -> tuple[BertModel, WordPieceTokenizer, Path
     """Load the encoder and tokenizer of ``--model``, or of the default model."""
     folder = Path(model) if model else default_model_dir()
     encoder = BertModel.from_pretrained(folder)
-    return encoder, load_tokenizer(folder), folder
+    tokenizer = load_tokenizer(folder)
+    check_vocab_fits(tokenizer, encoder.config.vocab_size, folder=folder)
+    return encoder, tokenizer, folder
 
 
 def check_max_length(max_length: int, encoder: BertModel) -> None:

@@ -5,9 +5,10 @@ import csv
 import io
 from pathlib import Path
 
-from minbert.atomic import write_text_atomic
+from minbert.atomic import writable_target, write_text_atomic
 from minbert.cli.options import add_column_options
 from minbert.data.readers import read_labelled
+from minbert.errors import OutputError
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import load_classifier
 from minbert.training.evaluate import predict_logits
@@ -28,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise OutputError(f"--output {args.output} is the --input file; choose another file for the predictions")
+    writable_target(args.output)
     model, tokenizer, info = load_classifier(args.checkpoint)
     rows = read_labelled(args.input, text_column=args.text_column, label_column=None)
     encoded = encode_texts(tokenizer, [row.text for row in rows], None, max_length=info.max_length)

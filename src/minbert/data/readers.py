@@ -69,6 +69,8 @@ def read_table(path: str | Path, *, columns: Sequence[str]) -> Iterator[tuple[in
     the others as the rows are read.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder (expected a data file)")
     suffix = path.suffix.lower()
     if suffix not in DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES:
         expected = ", ".join(DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES)

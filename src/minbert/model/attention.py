@@ -52,6 +52,8 @@ class SelfAttention(nn.Module):
             if group.local_index is not None:
                 context = context.index_select(0, group.local_index)     # (n, C)
             contexts.append(context)
+        if not contexts:                                                 # no real token in the batch
+            return self.out(qkv.new_zeros(0, C))
         context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)  # (N, C)
         return self.out(context)
 

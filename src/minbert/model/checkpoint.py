@@ -141,7 +141,8 @@ def read_weights(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
         try:
             return torch.load(torch_file, map_location="cpu", weights_only=True), torch_file
         except Exception as error:  # torch.load raises many types for corrupt pickles
-            raise CheckpointError(f"{torch_file}: cannot read weights ({type(error).__name__}: {error})") from None
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise CheckpointError(f"{torch_file}: cannot read weights ({type(error).__name__}: {first_line})") from None
     raise CheckpointError(f"{folder}: no model.safetensors or pytorch_model.bin found")
 
 

@@ -47,3 +47,12 @@ def load_tokenizer(folder: str | Path) -> WordPieceTokenizer:
             raise CheckpointError(f"{settings_file}: cannot read tokenizer settings ({error})") from None
         lowercase = bool(settings.get("do_lower_case", True)) if isinstance(settings, dict) else True
     return WordPieceTokenizer.from_vocab(folder / "vocab.txt", lowercase=lowercase)
+
+
+def check_vocab_fits(tokenizer: WordPieceTokenizer, vocab_size: int, *, folder: str | Path) -> None:
+    """Raise CheckpointError when the tokenizer has ids the model's embedding table lacks."""
+    if tokenizer.vocab_size > vocab_size:
+        raise CheckpointError(
+            f"{Path(folder) / 'vocab.txt'}: {tokenizer.vocab_size} tokens, but config.json has "
+            f"vocab_size={vocab_size}; the vocabulary does not belong to this model"
+        )

@@ -15,8 +15,7 @@ where the two transformers tokenizers agree.
 Limitations:
     - Only BERT's five special tokens are known; there are no added tokens.
     - ``decode`` cannot restore case, accents or spacing removed by
-      normalisation, and it does not apply transformers'
-      ``clean_up_tokenization_spaces`` (which turns ``it ' s`` into ``it's``).
+      normalisation.
     - The per-word cache stops growing at 2**18 distinct words; rarer words
       seen after that are split again on every call.
 """
@@ -45,6 +44,11 @@ PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN = SPECIAL_TOKENS = ("[PAD
 MAX_WORD_CHARS = 100
 _MAX_CACHED_WORDS = 2**18
 _SPECIAL_TOKEN_SET = frozenset(SPECIAL_TOKENS)
+# transformers' clean_up_tokenization: the order matters, " ' " must go before " 's".
+_CLEAN_UP_REPLACEMENTS = (
+    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
+    (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+)
 # The capturing group makes re.split return the special tokens at odd positions.
 _SPECIAL_TOKEN_PATTERN = re.compile("(" + "|".join(map(re.escape, SPECIAL_TOKENS)) + ")")
 
@@ -397,12 +401,23 @@ class WordPieceTokenizer:
             attention_mask=torch.from_numpy(attention_mask),
         )
 
-    def decode(self, ids: Iterable[int], *, skip_special_tokens: bool = False) -> str:
-        """Join the tokens of ``ids`` with spaces, gluing each ``##`` piece to the token before it."""
+    def decode(
+        self, ids: Iterable[int], *, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool = True
+    ) -> str:
+        """Join the tokens of ``ids`` with spaces, gluing each ``##`` piece to the token before it.
+
+        With ``clean_up_tokenization_spaces``, as in transformers' default, the
+        space before punctuation and English clitics is removed as well
+        (``it ' s`` becomes ``it's``, ``end .`` becomes ``end.``).
+        """
         tokens = self.convert_ids_to_tokens(ids)
         if skip_special_tokens:
             tokens = [token for token in tokens if token not in _SPECIAL_TOKEN_SET]
-        return " ".join(tokens).replace(" ##", "")
+        text = " ".join(tokens).replace(" ##", "")
+        if clean_up_tokenization_spaces:
+            for spaced, joined in _CLEAN_UP_REPLACEMENTS:
+                text = text.replace(spaced, joined)
+        return text
 
     def save_vocab(self, path: str | Path) -> None:
         """Write the vocabulary to ``path`` as vocab.txt, one token per line in id order.

@@ -23,9 +23,9 @@ from minbert.atomic import write_text_atomic
 from minbert.errors import CheckpointError
 from minbert.model.bert import BertModel
 from minbert.model.checkpoint import read_weights, to_hf_state_dict, write_safetensors
-from minbert.model.pretrained import load_tokenizer
+from minbert.model.pretrained import check_vocab_fits, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
-from minbert.training.classifier import SentenceClassifier
+from minbert.training.classifier import POOLINGS, SentenceClassifier
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ class ClassifierInfo:
     max_length: int
     task: str
 
+    def __post_init__(self) -> None:
+        if len(self.label_names) < 2:
+            raise ValueError(f"label_names={list(self.label_names)} must name at least 2 classes")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling={self.pooling!r} is not one of {', '.join(POOLINGS)}")
+        if self.max_length < 3:
+            raise ValueError(f"max_length={self.max_length} must be at least 3")
+
 
 def save_classifier(folder: str | Path, model: SentenceClassifier, tokenizer: WordPieceTokenizer,
                     info: ClassifierInfo) -> None:
@@ -47,7 +55,8 @@ def save_classifier(folder: str | Path, model: SentenceClassifier, tokenizer: Wo
     write_text_atomic(folder / "config.json", json.dumps(config, indent=2) + "\n")
     tokenizer.save_vocab(folder / "vocab.txt")
     write_text_atomic(folder / "tokenizer_config.json",
-                      json.dumps({"do_lower_case": tokenizer.lowercase, "tokenizer_class": "BertTokenizer"}) + "\n")
+                      json.dumps({"do_lower_case": tokenizer.lowercase, "tokenizer_class": "BertTokenizer",
+                                  "model_max_length": model.encoder.config.max_position_embeddings}) + "\n")
 
     state = to_hf_state_dict(model.encoder.state_dict())
     state["classifier.weight"] = model.classifier.weight
@@ -64,12 +73,20 @@ def load_classifier(folder: str | Path) -> tuple[SentenceClassifier, WordPieceTo
     if "minbert" not in raw:
         raise CheckpointError(f"{config_file}: not a minbert classifier checkpoint (no 'minbert' entry); "
                               "fine-tune one with `minbert finetune`")
+    entry = raw["minbert"]
+    if not isinstance(entry, dict):
+        raise CheckpointError(f"{config_file}: the 'minbert' entry must be a JSON object")
+    missing = [key for key in ("label_names", "pooling", "max_length", "task") if key not in entry]
+    if missing:
+        raise CheckpointError(f"{config_file}: the 'minbert' entry lacks {', '.join(missing)}")
     try:
-        entry = raw["minbert"]
-        info = ClassifierInfo(label_names=tuple(entry["label_names"]), pooling=entry["pooling"],
-                              max_length=int(entry["max_length"]), task=entry["task"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{config_file}: invalid 'minbert' entry ({error!r})") from None
+        info = ClassifierInfo(label_names=tuple(map(str, entry["label_names"])), pooling=entry["pooling"],
+                              max_length=int(entry["max_length"]), task=str(entry["task"]))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{config_file}: invalid 'minbert' entry: {error}") from None
+    if info.max_length > encoder.config.max_position_embeddings:
+        raise CheckpointError(f"{config_file}: max_length={info.max_length} is above the model's "
+                              f"{encoder.config.max_position_embeddings} positions")
 
     weights, weights_file = read_weights(folder)
     if "classifier.weight" not in weights or "classifier.bias" not in weights:
@@ -84,4 +101,6 @@ def load_classifier(folder: str | Path) -> tuple[SentenceClassifier, WordPieceTo
         model.classifier.weight.copy_(weights["classifier.weight"])
         model.classifier.bias.copy_(weights["classifier.bias"])
     model.eval()
-    return model, load_tokenizer(folder), info
+    tokenizer = load_tokenizer(folder)
+    check_vocab_fits(tokenizer, encoder.config.vocab_size, folder=folder)
+    return model, tokenizer, info

@@ -7,6 +7,7 @@ The values were chosen by SST-5 dev accuracy with all-MiniLM-L6-v2; the README
 lists the runs.
 """
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -47,15 +48,18 @@ class FinetuneConfig:
                 raise ConfigError(f"{name}={value} must be at least 1")
         if self.max_length < 3:
             raise ConfigError(f"max_length={self.max_length} must be at least 3 ([CLS], one token, [SEP])")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError(f"lr={self.lr} must be greater than 0")
+        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr={self.lr} must be a finite number greater than 0")
         for name in ("warmup_ratio", "dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{name}={value} must be in [0, 1)")
         for name in ("weight_decay", "max_grad_norm"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be at least 0")
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"{name}={value} must be a finite number of at least 0")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed={self.seed} must be in [0, 2**63)")
 
     def resolved(self) -> "FinetuneConfig":
         """Return a copy with the mode-dependent defaults filled in."""

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from minbert.data.batching import bucket_batches
+from minbert.errors import MinbertError
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import EncodedTexts, collate
@@ -29,6 +30,10 @@ from minbert.training.config import FinetuneConfig
 from minbert.training.evaluate import accuracy, predict_logits
 
 logger = logging.getLogger(__name__)
+
+
+class TrainingError(MinbertError):
+    """Training cannot go on, for example because the loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class FinetuneResult:
     best_epoch: int = 0
     best_dev_accuracy: float = -1.0
     history: list[EpochRecord] = field(default_factory=list)
+    encoding_seconds: float = 0.0   # last-linear-layer mode: time to encode every text once
 
 
 @torch.no_grad()
@@ -84,12 +90,15 @@ def finetune(
     frozen = config.mode == "last-linear-layer"
 
     # Frozen encoder: encode every text once; the loop then only trains the linear layer.
+    result = FinetuneResult()
     if frozen:
+        encoding_started = time.perf_counter()
         model.encoder.requires_grad_(False)
         train_features = compute_representations(model, train, batch_size=64, pad_id=pad_id,
                                                  progress=progress, description="encoding train")
         dev_features = compute_representations(model, dev, batch_size=64, pad_id=pad_id,
                                                progress=progress, description="encoding dev")
+        result.encoding_seconds = time.perf_counter() - encoding_started
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
 
     batches_per_epoch = -(-len(train) // config.batch_size)
@@ -100,7 +109,6 @@ def finetune(
     logger.info("fine-tuning %s: %d train, %d dev texts, %d epochs of %d batches, lr %g",
                 config.mode, len(train), len(dev), config.epochs, batches_per_epoch, config.lr)
 
-    result = FinetuneResult()
     labels = torch.tensor(train.labels)
     for epoch in range(1, config.epochs + 1):
         if frozen:
@@ -111,7 +119,7 @@ def finetune(
                                  seed=config.seed, epoch=epoch)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress)
         started, seen, loss_sum = time.perf_counter(), 0, 0.0
-        for indices in bar:
+        for batch_number, indices in enumerate(bar, start=1):
             # Forward and loss on one batch.
             if frozen:
                 logits = model.classify(train_features[indices])
@@ -121,6 +129,11 @@ def finetune(
                 logits = model(batch.input_ids, batch.attention_mask)
                 batch_labels = batch.labels
             loss = F.cross_entropy(logits, batch_labels)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"training diverged: the loss is {loss.item()} at epoch {epoch}, batch {batch_number}; "
+                    f"try a smaller learning rate than lr={config.lr:g} (the last saved checkpoint is unchanged)"
+                )
 
             # Update.
             optimizer.zero_grad(set_to_none=True)
