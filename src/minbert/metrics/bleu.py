@@ -79,9 +79,11 @@ class BleuConfig:
 
     def __post_init__(self) -> None:
         if self.tokenize not in BLEU_TOKENIZERS:
-            raise ConfigError(f"unknown BLEU tokenizer {self.tokenize!r}; expected one of {sorted(BLEU_TOKENIZERS)}")
+            raise ConfigError(f"unknown BLEU tokenizer {self.tokenize!r} "
+                              f"(expected one of {', '.join(sorted(BLEU_TOKENIZERS))})")
         if self.smooth_method not in SMOOTH_METHODS:
-            raise ConfigError(f"unknown smoothing method {self.smooth_method!r}; expected one of {list(SMOOTH_METHODS)}")
+            raise ConfigError(f"unknown smoothing method {self.smooth_method!r} "
+                              f"(expected one of {', '.join(SMOOTH_METHODS)})")
         if isinstance(self.max_ngram_order, bool) or not isinstance(self.max_ngram_order, int) \
                 or self.max_ngram_order < 1:
             raise ConfigError(f"max_ngram_order={self.max_ngram_order!r} must be an integer of at least 1")

@@ -48,7 +48,7 @@ Rule = tuple[str, str, Callable[[str], bool]]
 
 
 def _consonant_flags(word: str) -> list[bool]:
-    """Mark each letter True for a consonant; y is a consonant at the start or after a vowel."""
+    """Mark each letter True for a consonant, where y is a consonant at the start or after a vowel."""
     flags: list[bool] = []
     for index, letter in enumerate(word):
         if letter in VOWELS:
@@ -151,7 +151,7 @@ def _step_1b(word: str) -> str:
     else:
         return word
 
-    # hopp(ing) -> hop, but fall(ing) -> fall; fil(ing) -> file.
+    # For example hopp(ing) -> hop but fall(ing) -> fall, and fil(ing) -> file.
     if stem.endswith(("at", "bl", "iz")):
         return stem + "e"
     if _ends_double_consonant(stem):

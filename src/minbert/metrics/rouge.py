@@ -80,8 +80,8 @@ class RougeConfig:
             raise ConfigError(f"rouge_types={self.rouge_types!r} must be a non-empty tuple of ROUGE type names")
         for rouge_type in self.rouge_types:
             if rouge_type not in ("rougeL", "rougeLsum") and not _ROUGE_N.fullmatch(rouge_type):
-                raise ConfigError(f"unknown ROUGE type {rouge_type!r}; "
-                                  "expected rouge1 to rouge9, rougeL or rougeLsum")
+                raise ConfigError(f"unknown ROUGE type {rouge_type!r} "
+                                  "(expected rouge1 to rouge9, rougeL or rougeLsum)")
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def bootstrap_interval(scores: Sequence[dict[str, RougeScore]], *, confidence: f
     """Estimate a percentile-bootstrap confidence interval of the corpus mean of each ROUGE type.
 
     Each of ``num_samples`` resamples draws len(scores) pairs with
-    replacement and takes the mean; ``low`` and ``high`` are the
+    replacement and takes their mean. ``low`` and ``high`` are the
     (1 - confidence)/2 and (1 + confidence)/2 quantiles of those means, with
     NumPy's linear interpolation.
     """
