@@ -8,7 +8,7 @@ by a brevity penalty and reported on a 0-100 scale:
     BP   = 1 if c >= r else exp(1 - r/c), and 0 when c = 0
 
 A hypothesis n-gram counts as a match at most as often as it occurs in any
-single reference (clipping). c is the total hypothesis length; r adds up, per
+single reference (clipping). c is the total hypothesis length, and r adds up, per
 segment, the reference length closest to the hypothesis length, the shorter
 one on a tie. Lengths and counts are in tokens of the chosen tokenizer (see
 ``minbert.metrics.bleu_tokenizers``).
@@ -26,7 +26,7 @@ Techniques for Sentence-Level BLEU":
 With ``effective_order``, orders that have no hypothesis n-grams at all are
 left out of the mean, which keeps short sentences from scoring zero.
 
-Reference: sacrebleu 2.x ``sacrebleu.metrics.bleu.BLEU``; the tests check
+Reference: sacrebleu 2.x ``sacrebleu.metrics.bleu.BLEU``, and the tests check
 ``corpus_score`` and ``sentence_score`` to 1e-9. The arithmetic follows it
 step by step, including its quirks: BLEU is 0 and every precision is 0 when
 no n-gram of any order matches, even with smoothing, and the log of a zero
@@ -72,7 +72,7 @@ class BleuConfig:
     tokenize: TokenizerName = "13a"
     lowercase: bool = False
     smooth_method: SmoothMethod = "exp"
-    # None takes the method's default; only floor and add-k use a value.
+    # None takes the method's default. Only floor and add-k use a value.
     smooth_value: float | None = None
     max_ngram_order: int = 4
     effective_order: bool = False
@@ -108,7 +108,7 @@ SENTENCE_CONFIG = BleuConfig(effective_order=True)
 
 @dataclass(frozen=True)
 class BleuScore:
-    """A BLEU score with the statistics behind it; precisions and score are percentages."""
+    """A BLEU score with the statistics behind it, with precisions and score as percentages."""
 
     score: float
     precisions: tuple[float, ...]

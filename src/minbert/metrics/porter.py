@@ -19,7 +19,7 @@ these changes to Martin Porter's published rules:
 - Step 1a: a four-letter word in -ies keeps -ie (ties -> tie).
 - Step 1b: -ied becomes -ie in four-letter words and -i otherwise.
 - Step 1c: y becomes i only after a consonant that is not the first letter.
-- Step 2: -alli -> -al runs first and restarts step 2; -bli -> -ble,
+- Step 2: -alli -> -al runs first and restarts step 2. -bli -> -ble,
   -fulli -> -ful and -logi -> -log (when m of the stem plus "l" is above 0)
   join the list.
 - A two-letter stem of vowel then consonant also counts as ending in
@@ -91,7 +91,7 @@ def _ends_cvc(word: str) -> bool:
 
 
 def _apply_first_rule(word: str, rules: list[Rule]) -> str:
-    """Apply the first rule whose suffix ends ``word``; return ``word`` unchanged if its condition fails."""
+    """Apply the first rule whose suffix ends ``word``, or none if that rule's condition fails."""
     for suffix, replacement, condition in rules:
         if word.endswith(suffix):
             stem = word[:len(word) - len(suffix)]

@@ -109,7 +109,7 @@ def _score(overlap: int, hyp_size: int, ref_size: int) -> RougeScore:
 
 
 def _rouge_n(hyp_tokens: list[str], ref_tokens: list[str], n: int) -> RougeScore:
-    """Score clipped n-gram overlap; an empty side divides by 1, as in rouge-score."""
+    """Score clipped n-gram overlap, dividing by 1 for an empty side as rouge-score does."""
     hyp_ngrams = Counter(zip(*[hyp_tokens[start:] for start in range(n)]))
     ref_ngrams = Counter(zip(*[ref_tokens[start:] for start in range(n)]))
     shared = hyp_ngrams.keys() & ref_ngrams.keys()
@@ -218,7 +218,7 @@ def rouge(*, hypothesis: str, reference: str, config: RougeConfig = RougeConfig(
     """Score ``hypothesis`` against ``reference`` for each ROUGE type of ``config``, keyed by type name.
 
     Keyword-only because rouge-score takes the reference first and other tools
-    take the hypothesis first; swapping them swaps precision and recall.
+    take the hypothesis first, and swapping them swaps precision and recall.
     """
     if not isinstance(hypothesis, str) or not isinstance(reference, str):
         raise TypeError(f"hypothesis and reference must be strings, got {type(hypothesis).__name__} "
