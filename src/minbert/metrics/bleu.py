@@ -46,7 +46,7 @@ Limitations:
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -154,27 +154,27 @@ def preprocess(line: str, config: BleuConfig) -> list[str]:
     return BLEU_TOKENIZERS[config.tokenize](line.rstrip())
 
 
-def _ngrams(tokens: list[str], order: int) -> list:
-    """Return the n-grams of one order in text order, with unigrams as the bare tokens."""
-    if order == 1:
-        return tokens
-    return list(zip(*[tokens[start:] for start in range(order)]))
+def _ngrams(shifted: list[list[str]], order: int) -> Iterable:
+    """Return the n-grams of one order, from the token list shifted by 0, 1, ... positions.
+
+    Unigrams are the bare tokens, and longer n-grams are tuples.
+    """
+    return shifted[0] if order == 1 else zip(*shifted[:order])
 
 
-def _clipped_matches(hyp_ngrams: list, ref_ngrams: list[list]) -> int:
+def _clipped_matches(hyp_shifted: list[list[str]], refs_shifted: list[list[list[str]]], order: int) -> int:
     """Count hypothesis n-grams found in the references, each at most as often as in one reference."""
-    hyp_set = set(hyp_ngrams)
-    if len(ref_ngrams) == 1:
-        ref_set = set(ref_ngrams[0])
+    if len(refs_shifted) == 1:
+        hyp_set = set(_ngrams(hyp_shifted, order))
+        ref_set = set(_ngrams(refs_shifted[0], order))
         # When either side has no repeated n-gram, every min(count, count) is 1.
-        if len(hyp_set) == len(hyp_ngrams) or len(ref_set) == len(ref_ngrams[0]):
+        if len(hyp_set) == len(hyp_shifted[0]) - order + 1 or len(ref_set) == len(refs_shifted[0][0]) - order + 1:
             return len(hyp_set & ref_set)
-        limits = Counter(ref_ngrams[0])
-    else:
-        limits = Counter()
-        for ngrams in ref_ngrams:
-            limits |= Counter(ngrams)
-    counts = Counter(hyp_ngrams)
+
+    limits = Counter(_ngrams(refs_shifted[0], order))
+    for ref_shifted in refs_shifted[1:]:
+        limits |= Counter(_ngrams(ref_shifted, order))
+    counts = Counter(_ngrams(hyp_shifted, order))
     shared = counts.keys() & limits.keys()
     return sum(map(min, map(counts.__getitem__, shared), map(limits.__getitem__, shared)))
 
@@ -187,12 +187,21 @@ def _closest_length(hyp_len: int, ref_lens: list[int]) -> int:
 def _segment_statistics(hypothesis: list[str], references: list[list[str]],
                         max_order: int) -> tuple[int, int, list[int], list[int]]:
     """Return hypothesis length, closest reference length, clipped matches and totals of one segment."""
-    matches = [_clipped_matches(_ngrams(hypothesis, order), [_ngrams(reference, order) for reference in references])
-               for order in range(1, max_order + 1)]
-    totals = [max(len(hypothesis) - order + 1, 0) for order in range(1, max_order + 1)]
+    hyp_len = len(hypothesis)
+    ref_len = len(references[0]) if len(references) == 1 else \
+        _closest_length(hyp_len, [len(reference) for reference in references])
+    totals = [max(hyp_len - order + 1, 0) for order in range(1, max_order + 1)]
 
-    ref_len = _closest_length(len(hypothesis), [len(reference) for reference in references])
-    return len(hypothesis), ref_len, matches, totals
+    # Slice each token list once per shift, and build every order's n-grams from the slices.
+    hyp_shifted = [hypothesis[start:] for start in range(max_order)]
+    refs_shifted = [[reference[start:] for start in range(max_order)] for reference in references]
+    matches = [0] * max_order
+    for order in range(1, max_order + 1):
+        # Every matching n-gram contains a matching (n-1)-gram, so no match at one order ends the search.
+        if totals[order - 1] == 0 or (order > 1 and matches[order - 2] == 0):
+            break
+        matches[order - 1] = _clipped_matches(hyp_shifted, refs_shifted, order)
+    return hyp_len, ref_len, matches, totals
 
 
 def _score(hyp_len: int, ref_len: int, matches: list[int], totals: list[int], config: BleuConfig,

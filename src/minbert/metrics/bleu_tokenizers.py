@@ -20,9 +20,10 @@ Reference: sacrebleu 2.x, ``sacrebleu/tokenizers/tokenizer_13a.py``,
 ``tokenizer_intl.py``, ``tokenizer_char.py`` and ``tokenizer_none.py``. The
 tokens are the same as sacrebleu's output split on whitespace.
 
-Speed: sacrebleu runs four regular-expression passes for 13a. Here the symbol
-pass is one ``str.translate``, and the passes for ``.``, ``,`` and ``-`` run
-only on lines that contain those characters.
+Speed: sacrebleu runs four regular-expression passes for 13a on every line.
+Here the symbol pass leaves the space out of its character class, so it
+rewrites only the symbols, and the passes for ``.``, ``,`` and ``-`` run only
+on lines that contain those characters.
 
 Limitations:
     - Unicode categories for ``intl`` come from the installed ``regex``
@@ -38,8 +39,7 @@ import regex
 
 # The symbols that 13a surrounds with spaces: the ASCII characters matched by
 # mteval-v13a's class [\{-\~\[-\` -\&\(-\+\:-\@\/], except the space itself.
-_SYMBOLS_13A = "{|}~[\\]^_`!\"#$%&()*+:;<=>?@/"
-_SPACE_AROUND_13A = {ord(symbol): f" {symbol} " for symbol in _SYMBOLS_13A}
+_SYMBOL_13A = re.compile(r"[{-~\[-`!-&(-+:-@/]")
 
 # mteval-v13a applies these rules in this order, each as one global substitution.
 _PERIOD_COMMA_AFTER_NON_DIGIT = re.compile(r"([^0-9])([.,])")
@@ -51,6 +51,11 @@ _PUNCTUATION_BEFORE_NON_NUMBER = regex.compile(r"(\p{P})(\P{N})")
 _SYMBOL = regex.compile(r"(\p{S})")
 
 
+def _space_around(match: re.Match) -> str:
+    # A function replacement runs faster here than the template " \g<0> " (CPython 3.11).
+    return f" {match.group()} "
+
+
 def tokenize_13a(line: str) -> list[str]:
     """Split ``line`` like ``mteval-v13a.pl``."""
     # Skipped-segment markers, hyphenation across lines and line breaks.
@@ -60,7 +65,7 @@ def tokenize_13a(line: str) -> list[str]:
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
 
     # The padding spaces let the period and comma rules match at both ends.
-    line = f" {line} ".translate(_SPACE_AROUND_13A)
+    line = _SYMBOL_13A.sub(_space_around, f" {line} ")
     if "." in line or "," in line:
         line = _PERIOD_COMMA_AFTER_NON_DIGIT.sub(r"\1 \2 ", line)
         line = _PERIOD_COMMA_BEFORE_NON_DIGIT.sub(r" \1 \2", line)
