@@ -11,10 +11,10 @@ import sys
 from typing import NoReturn
 
 from minbert import __version__
-from minbert.cli import evaluate, finetune, predict
+from minbert.cli import bleu, evaluate, finetune, perplexity, predict, rouge
 from minbert.errors import MinbertError
 
-SUBCOMMANDS = (finetune, evaluate, predict)
+SUBCOMMANDS = (finetune, evaluate, predict, bleu, rouge, perplexity)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -1,0 +1,101 @@
+"""``minbert bleu``: corpus BLEU of a hypothesis file against reference files, printed like sacrebleu."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from minbert.errors import DataError
+from minbert.metrics.bleu import SMOOTH_METHODS, BleuConfig, BleuScore, corpus_bleu
+from minbert.metrics.bleu_tokenizers import BLEU_TOKENIZERS
+
+STDIN = "-"
+
+
+def read_lines(path: str) -> list[str]:
+    """Read a UTF-8 text file, or standard input for ``-``, as lines without their newlines.
+
+    Lines end only at ``\\n``, like sacrebleu's reader, so a form feed or
+    U+2028 inside a line does not split it.
+    """
+    name = "<stdin>" if path == STDIN else path
+    data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(f"{name}:{line}: invalid UTF-8 (byte 0x{data[error.start]:02x}). "
+                        "Convert the file to UTF-8") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def check_same_length(hypotheses: list[str], hypothesis_name: str, references: list[str], reference_name: str) -> None:
+    if len(references) != len(hypotheses):
+        raise DataError(f"{reference_name} has {len(references)} lines but {hypothesis_name} has "
+                        f"{len(hypotheses)}: give one reference line per hypothesis line")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bleu", help="corpus BLEU of a hypothesis file, with sacrebleu's numbers",
+        description="Score one hypothesis per line (standard input, or --input) against one or more reference "
+                    "files with the same number of lines, and print the score in sacrebleu's text format.",
+    )
+    parser.add_argument("--ref", "-r", metavar="REF", nargs="+", required=True,
+                        help="reference files with one line per hypothesis, several files for several references")
+    parser.add_argument("--input", "-i", metavar="HYP", default=STDIN,
+                        help="hypothesis file (default: standard input)")
+    parser.add_argument("--tokenize", "-tok", choices=sorted(BLEU_TOKENIZERS), default="13a",
+                        help="tokenizer applied before counting n-grams (default: %(default)s)")
+    parser.add_argument("--lowercase", "-lc", action="store_true", help="lowercase hypotheses and references")
+    parser.add_argument("--smooth-method", "-s", choices=SMOOTH_METHODS, default="exp",
+                        help="smoothing of zero n-gram precisions (default: %(default)s)")
+    parser.add_argument("--smooth-value", "-sv", type=float, default=None,
+                        help="value for the floor (default 0.1) and add-k (default 1) methods")
+    parser.add_argument("--max-ngram-order", type=int, default=4,
+                        help="largest n-gram order N in the geometric mean (default: %(default)s)")
+    parser.add_argument("--effective-order", action="store_true",
+                        help="leave out n-gram orders that the hypotheses are too short to have")
+    parser.add_argument("--width", "-w", type=int, default=1,
+                        help="decimal places of the printed score (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the score and its statistics as JSON")
+    parser.set_defaults(run=run)
+
+
+def format_text(score: BleuScore, width: int) -> str:
+    """Return sacrebleu's one-line text format: signature, score, precisions, brevity penalty and lengths."""
+    precisions = "/".join(f"{precision:.1f}" for precision in score.precisions)
+    return (f"BLEU|{score.signature} = {score.score:.{width}f} {precisions} "
+            f"(BP = {score.brevity_penalty:.3f} ratio = {score.ratio:.3f} "
+            f"hyp_len = {score.hyp_len:d} ref_len = {score.ref_len:d})")
+
+
+def format_json(score: BleuScore) -> str:
+    fields = dict(field.split(":", 1) for field in score.signature.split("|"))
+    result = {"name": "BLEU", "score": score.score, "signature": score.signature,
+              "precisions": list(score.precisions), "brevity_penalty": score.brevity_penalty,
+              "ratio": score.ratio, "hyp_len": score.hyp_len, "ref_len": score.ref_len,
+              "matches": list(score.matches), "totals": list(score.totals), **fields}
+    return json.dumps(result, indent=1, ensure_ascii=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = BleuConfig(tokenize=args.tokenize, lowercase=args.lowercase, smooth_method=args.smooth_method,
+                        smooth_value=args.smooth_value, max_ngram_order=args.max_ngram_order,
+                        effective_order=args.effective_order)
+    hypotheses = read_lines(args.input)
+    hypothesis_name = "standard input" if args.input == STDIN else args.input
+    if not hypotheses:
+        raise DataError(f"{hypothesis_name} is empty: give one hypothesis per line")
+    references = []
+    for path in args.ref:
+        lines = read_lines(path)
+        check_same_length(hypotheses, hypothesis_name, lines, path)
+        references.append(lines)
+
+    score = corpus_bleu(hypotheses, references, config=config)
+    print(format_json(score) if args.json else format_text(score, args.width))
+    return 0
