@@ -17,7 +17,7 @@ from minbert.metrics.rouge import (
     corpus_rouge,
     lcs_length,
     lcs_positions,
-    rouge,
+    score_rouge,
     tokenize,
 )
 
@@ -45,7 +45,7 @@ def mismatches(ours: list[dict], theirs: list[dict], rouge_types: list[str]) -> 
 
 
 def test_rouge_hand_worked():
-    scores = rouge(hypothesis="the cat sat on the mat", reference="the cat is on the mat")
+    scores = score_rouge(hypothesis="the cat sat on the mat", reference="the cat is on the mat")
     # The shared unigrams are the (twice), cat, on and mat of 6 each.
     # The shared bigrams are "the cat", "on the" and "the mat" of 5 each.
     assert scores["rouge1"] == RougeScore(precision=5 / 6, recall=5 / 6, fmeasure=pytest.approx(5 / 6))
@@ -57,14 +57,14 @@ def test_rouge_hand_worked():
 
 def test_rouge_lsum_takes_union_of_lcs():
     # Reference "a b" has LCS "b" with hypothesis line 1 and "a" with line 2, so both tokens are hits.
-    scores = rouge(hypothesis="b\na", reference="a b")
+    scores = score_rouge(hypothesis="b\na", reference="a b")
     assert scores["rougeLsum"].recall == 1.0
     assert scores["rougeL"].recall == 0.5
 
 
 def test_rouge_lsum_clips_hits_by_counts():
     # Both reference sentences match the one "a" of the hypothesis, which counts once.
-    scores = rouge(hypothesis="a", reference="a\na")
+    scores = score_rouge(hypothesis="a", reference="a\na")
     assert scores["rougeLsum"].recall == 0.5
     assert scores["rougeLsum"].precision == 1.0
 
@@ -76,7 +76,7 @@ def test_tokenize_lowercases_and_stems():
 
 def test_empty_text_scores_zero():
     for hypothesis, reference in [("", "a b"), ("a b", ""), ("", ""), ("!!!", "a")]:
-        scores = rouge(hypothesis=hypothesis, reference=reference)
+        scores = score_rouge(hypothesis=hypothesis, reference=reference)
         for rouge_type in ROUGE_TYPES:
             assert scores[rouge_type] == RougeScore(precision=0.0, recall=0.0, fmeasure=0.0)
 
@@ -110,7 +110,7 @@ MULTILINE = st.lists(st.lists(WORDS, max_size=8).map(" ".join), max_size=5).map(
 @given(hypothesis=st.one_of(TEXT, MULTILINE), reference=st.one_of(TEXT, MULTILINE), use_stemmer=st.booleans())
 def test_rouge_matches_reference_on_generated_text(hypothesis, reference, use_stemmer):
     rouge_types = ["rouge1", "rouge2", "rouge3", "rougeL", "rougeLsum"]
-    ours = rouge(hypothesis=hypothesis, reference=reference,
+    ours = score_rouge(hypothesis=hypothesis, reference=reference,
                  config=RougeConfig(rouge_types=tuple(rouge_types), use_stemmer=use_stemmer))
     theirs = rouge_scorer.RougeScorer(rouge_types, use_stemmer=use_stemmer).score(reference, hypothesis)
     assert mismatches([ours], [theirs], rouge_types) == []

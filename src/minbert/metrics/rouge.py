@@ -214,7 +214,7 @@ def _sentences(text: str) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
-def rouge(*, hypothesis: str, reference: str, config: RougeConfig = RougeConfig()) -> dict[str, RougeScore]:
+def score_rouge(*, hypothesis: str, reference: str, config: RougeConfig = RougeConfig()) -> dict[str, RougeScore]:
     """Score ``hypothesis`` against ``reference`` for each ROUGE type of ``config``, keyed by type name.
 
     Keyword-only because rouge-score takes the reference first and other tools
@@ -252,7 +252,7 @@ def corpus_rouge(*, hypotheses: Sequence[str], references: Sequence[str],
     if len(hypotheses) != len(references):
         raise DataError(f"{len(hypotheses)} hypotheses but {len(references)} references: "
                         "give one reference per hypothesis")
-    return [rouge(hypothesis=hypothesis, reference=reference, config=config)
+    return [score_rouge(hypothesis=hypothesis, reference=reference, config=config)
             for hypothesis, reference in zip(hypotheses, references)]
 
 
