@@ -166,6 +166,6 @@ def test_config_rejects_bad_values(options, message):
 
 
 def test_config_resolves_mode_defaults():
-    assert FinetuneConfig().resolved().lr == 1e-4
+    assert FinetuneConfig().resolved().lr == 2e-4
     assert FinetuneConfig(mode="last-linear-layer").resolved().epochs == 20
     assert FinetuneConfig(lr=5e-5).resolved().lr == 5e-5

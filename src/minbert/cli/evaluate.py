@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from minbert.cli.options import add_column_options, add_data_dir_option
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         path, text_column, label_column = Path(args.file), args.text_column, args.label_column
 
     model, tokenizer, info = load_classifier(args.checkpoint)
+    if args.task and info.task != args.task:
+        print(f"warning: the checkpoint was trained on {info.task!r}, not {args.task!r}", file=sys.stderr)
     rows = read_labelled(path, text_column=text_column, label_column=label_column,
                          num_labels=len(info.label_names))
     encoded = encode_texts(tokenizer, [row.text for row in rows], [row.label for row in rows],

@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "(default: %(default)s)")
     parser.add_argument("--epochs", type=int, help="passes over the train set (default: 3 full-model, "
                                                    "20 last-linear-layer)")
-    parser.add_argument("--lr", type=float, help="peak learning rate (default: 1e-4 full-model, "
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-4 full-model, "
                                                  "3e-3 last-linear-layer)")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per batch (default: %(default)s)")
     parser.add_argument("--max-length", type=int, default=DEFAULTS.max_length,

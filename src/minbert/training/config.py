@@ -17,7 +17,7 @@ from minbert.training.classifier import POOLINGS, Pooling
 Mode = Literal["full-model", "last-linear-layer"]
 MODES: tuple[str, ...] = Mode.__args__
 
-_DEFAULT_LR = {"full-model": 1e-4, "last-linear-layer": 3e-3}
+_DEFAULT_LR = {"full-model": 2e-4, "last-linear-layer": 3e-3}
 _DEFAULT_EPOCHS = {"full-model": 3, "last-linear-layer": 20}
 
 
@@ -26,7 +26,7 @@ class FinetuneConfig:
     mode: Mode = "full-model"
     pooling: Pooling = "mean"
     epochs: int | None = None          # None: 3 for full-model, 20 for last-linear-layer
-    lr: float | None = None            # None: 1e-4 for full-model, 3e-3 for last-linear-layer
+    lr: float | None = None            # None: 2e-4 for full-model, 3e-3 for last-linear-layer
     batch_size: int = 32
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1          # fraction of all updates spent warming the lr up linearly
