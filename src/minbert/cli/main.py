@@ -7,6 +7,7 @@ line and exits with status 2; Ctrl-C exits with status 130.
 
 import argparse
 import logging
+import os
 import sys
 from typing import NoReturn
 
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except MinbertError as error:
         print(f"minbert {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (`minbert rouge ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         # Files the command writes: a missing permission, a full disk, a path that is a folder.
         print(f"minbert {args.command}: error: {error}", file=sys.stderr)
