@@ -30,7 +30,7 @@ from minbert.training.classifier import POOLINGS, SentenceClassifier
 
 @dataclass(frozen=True)
 class ClassifierInfo:
-    """What a checkpoint needs besides its tensors to classify new text."""
+    """Settings a checkpoint needs besides its tensors to classify new text."""
 
     label_names: tuple[str, ...]
     pooling: str
