@@ -12,6 +12,7 @@ _EXPORTS = {
     "WordPieceTokenizer": "minbert.tokenizers.wordpiece",
     "Encoding": "minbert.tokenizers.wordpiece",
     "BatchEncoding": "minbert.tokenizers.wordpiece",
+    "BPETokenizer": "minbert.tokenizers.bpe",
     "BertConfig": "minbert.model.config",
     "BertModel": "minbert.model.bert",
     "AdamW": "minbert.optim.adamw",

@@ -5,6 +5,7 @@ This layer does not import torch at module level; only
 """
 
 from minbert.tokenizers.basic import basic_tokenize
+from minbert.tokenizers.bpe import BPETokenizer
 from minbert.tokenizers.wordpiece import (
     SPECIAL_TOKENS,
     BatchEncoding,
@@ -15,6 +16,7 @@ from minbert.tokenizers.wordpiece import (
 )
 
 __all__ = [
+    "BPETokenizer",
     "SPECIAL_TOKENS",
     "BatchEncoding",
     "Encoding",
