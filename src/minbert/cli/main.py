@@ -12,10 +12,10 @@ import sys
 from typing import NoReturn
 
 from minbert import __version__
-from minbert.cli import bleu, evaluate, finetune, perplexity, predict, rouge
+from minbert.cli import bleu, evaluate, finetune, perplexity, predict, rouge, tokenize, tokenizer
 from minbert.errors import MinbertError
 
-SUBCOMMANDS = (finetune, evaluate, predict, bleu, rouge, perplexity)
+SUBCOMMANDS = (finetune, evaluate, predict, bleu, rouge, perplexity, tokenizer, tokenize)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -1,0 +1,103 @@
+"""``minbert tokenizer train``: learn a byte-level BPE or WordPiece tokenizer from text files."""
+
+import argparse
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from minbert.atomic import write_text_atomic
+from minbert.errors import ConfigError, DataError
+from minbert.tokenizers.bpe import PATTERNS, BPETokenizer
+from minbert.tokenizers.hf_export import save_tokenizer_json
+from minbert.tokenizers.wordpiece import WordPieceTokenizer
+
+HF_TOKENIZER_FILE = "tokenizer.json"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tokenizer", help="train a tokenizer on text files",
+        description="Train and save tokenizers. Use `minbert tokenize` to see how a tokenizer splits text.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser(
+        "train", help="learn a byte-level BPE or WordPiece vocabulary from UTF-8 text files",
+        description="Learn a tokenizer from FILE..., read line by line as UTF-8. BPE writes minbert's JSON file "
+                    f"at --output and a Hugging Face {HF_TOKENIZER_FILE} next to it. WordPiece writes vocab.txt "
+                    "and tokenizer_config.json into the folder --output.",
+    )
+    train.add_argument("files", metavar="FILE", nargs="+", help="UTF-8 text file to train on")
+    train.add_argument("--kind", choices=("bpe", "wordpiece"), required=True, help="tokenizer type")
+    train.add_argument("--vocab-size", type=int, required=True, metavar="N",
+                       help="number of tokens, special tokens included")
+    train.add_argument("--output", metavar="PATH", required=True,
+                       help="BPE: the JSON file to write. WordPiece: the folder to write vocab.txt into")
+    train.add_argument("--pattern", metavar="NAME",
+                       help=f"BPE pre-tokenization regex: {', '.join(PATTERNS)} (default: gpt2)")
+    train.add_argument("--special-token", metavar="TOKEN", action="append", default=[], dest="special_tokens",
+                       help="BPE special token, given one id of its own; repeat for more")
+    train.add_argument("--no-lowercase", action="store_true",
+                       help="WordPiece: keep case and accents (a cased vocabulary)")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar over merges")
+    train.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.kind == "bpe":
+        if args.no_lowercase:
+            raise ConfigError("--no-lowercase applies to --kind wordpiece only; BPE never changes case")
+        return _train_bpe(args)
+    if args.pattern is not None or args.special_tokens:
+        raise ConfigError("--pattern and --special-token apply to --kind bpe only; WordPiece uses BERT's "
+                          "pre-splitting and its five special tokens")
+    return _train_wordpiece(args)
+
+
+def read_lines(paths: Sequence[str]) -> Iterator[str]:
+    """Yield the lines of each file, line ends included, raising DataError that names a missing or non-UTF-8 file."""
+    for path in paths:
+        try:
+            with open(path, "rb") as file:
+                for line_number, raw_line in enumerate(file, start=1):
+                    try:
+                        yield raw_line.decode("utf-8")
+                    except UnicodeDecodeError as err:
+                        raise DataError(
+                            f"{path}, line {line_number}: not valid UTF-8 (byte {err.start} of the line)"
+                        ) from None
+        except FileNotFoundError:
+            raise DataError(f"training file not found: {path}") from None
+        except OSError as err:
+            raise DataError(f"cannot read training file {path}: {err.strerror}") from None
+
+
+def _train_bpe(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    hf_output = output.with_name(HF_TOKENIZER_FILE)
+    if output.name == HF_TOKENIZER_FILE:
+        raise ConfigError(f"--output {output} would be overwritten by the Hugging Face {HF_TOKENIZER_FILE} "
+                          "written next to it; choose another file name, such as bpe.json")
+
+    tokenizer = BPETokenizer.train(
+        read_lines(args.files), vocab_size=args.vocab_size, pattern=args.pattern or "gpt2",
+        special_tokens=args.special_tokens, show_progress=not args.no_progress,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(output)
+    save_tokenizer_json(tokenizer, hf_output)
+    print(f"wrote a BPE tokenizer with {tokenizer.vocab_size} tokens to {output} and {hf_output}")
+    return 0
+
+
+def _train_wordpiece(args: argparse.Namespace) -> int:
+    lowercase = not args.no_lowercase
+    tokenizer = WordPieceTokenizer.train(
+        read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase, show_progress=not args.no_progress
+    )
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_vocab(folder / "vocab.txt")
+    # transformers and minbert.model.pretrained.load_tokenizer read do_lower_case from this file.
+    write_text_atomic(folder / "tokenizer_config.json", json.dumps({"do_lower_case": lowercase}) + "\n")
+    print(f"wrote a WordPiece vocabulary with {tokenizer.vocab_size} tokens to {folder / 'vocab.txt'}")
+    return 0
