@@ -36,6 +36,12 @@ Limitations:
       differently when the vocabulary is used.
     - Every distinct character of the training text goes into the
       vocabulary, so ``vocab_size`` must have room for all of them.
+    - The score favours merges inside rare words, so frequent words stay
+      split for long. In one run on 2 CPU cores, a 4,096-token vocabulary
+      trained on 90% of the SST and CFIMDB training sentences split the
+      other 10% into 2.95 tokens per word. Ranking pairs by count alone, as
+      the ``tokenizers`` 0.23.3 WordPiece trainer does, gave 1.20 with this
+      trainer and with ``tokenizers`` alike.
 """
 
 from __future__ import annotations
