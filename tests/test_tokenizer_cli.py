@@ -58,6 +58,16 @@ def test_train_and_tokenize_wordpiece(text_file, tmp_path, capsys):
     assert ids.split() == [str(index) for index in expected_ids]
 
 
+def test_train_wordpiece_count_score(text_file, tmp_path, capsys):
+    folder = tmp_path / "wordpiece"
+    run_output(["tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "90", "--score", "count",
+                "--output", str(folder), "--no-progress", str(text_file)], capsys)
+
+    expected = WordPieceTokenizer.train(text_file.read_text(encoding="utf-8").splitlines(), vocab_size=90,
+                                        score="count")
+    assert WordPieceTokenizer.from_vocab(folder / "vocab.txt").vocab == expected.vocab
+
+
 def test_train_wordpiece_cased(text_file, tmp_path, capsys):
     folder = tmp_path / "cased"
     run_output(["tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "120", "--no-lowercase",
@@ -129,6 +139,7 @@ def test_bad_inputs_exit_2(text_file, tmp_path, capsys):
         (train + ["--kind", "bpe", "--vocab-size", "300", "--pattern", "gpt5", str(text_file)], "'gpt5'"),
         (train + ["--kind", "wordpiece", "--vocab-size", "300", "--pattern", "gpt2", str(text_file)], "--pattern"),
         (train + ["--kind", "bpe", "--vocab-size", "many", str(text_file)], "'many'"),
+        (train + ["--kind", "bpe", "--vocab-size", "300", "--score", "count", str(text_file)], "--score"),
         (["tokenize", "--tokenizer", str(truncated), "hi"], "truncated.json is not valid JSON"),
         (["tokenize", "--tokenizer", str(not_vocab), "hi"], "has no [PAD] token"),
         (["tokenize", "--tokenizer", str(tmp_path / "nowhere"), "hi"], "tokenizer not found"),

@@ -18,7 +18,7 @@ def read_sentences(path: Path, limit: int) -> list[str]:
         return [row["sentence"] for _, row in zip(range(limit), rows)]
 
 
-def recount_vocab(texts: list[str], *, vocab_size: int) -> list[str]:
+def recount_vocab(texts: list[str], *, vocab_size: int, score: str = "likelihood") -> list[str]:
     """Train by recounting every pair and symbol before each merge, as a slow reference."""
     word_counts = Counter(word for text in texts for word in basic_tokenize(text))
     symbols = sorted({symbol for word in word_counts for symbol in initial_symbols(word)})
@@ -32,7 +32,10 @@ def recount_vocab(texts: list[str], *, vocab_size: int) -> list[str]:
                 pair_counts[pair] += word_counts[word]
         if not pair_counts:
             break
-        best = min(pair_counts, key=lambda p: (-(pair_counts[p] / (symbol_counts[p[0]] * symbol_counts[p[1]])), p))
+        if score == "count":
+            best = min(pair_counts, key=lambda p: (-pair_counts[p], p))
+        else:
+            best = min(pair_counts, key=lambda p: (-(pair_counts[p] / (symbol_counts[p[0]] * symbol_counts[p[1]])), p))
         spelling = merged_symbol(symbols[best[0]], symbols[best[1]])
         if spelling not in symbols:
             symbols.append(spelling)
@@ -69,6 +72,34 @@ def test_score_prefers_rare_parts():
     assert vocab[-1] == "qz"
 
 
+def test_count_score_tiny_corpus_exact_vocab():
+    # Pair counts: ##u ##g 4, h ##u 3, p ##u 2, ##u ##n 1, so ##ug comes first and then h ##ug (3). The
+    # remaining pairs p ##ug, p ##u and ##u ##n all count 1, and (##u, ##n) = (2, 1) has the smallest ids.
+    # Then p ##ug (4, 5) comes before p ##un (4, 7).
+    vocab = train_wordpiece(["hug hug hug pug pun"], vocab_size=15, score="count")
+
+    assert vocab == [*SPECIAL_TOKENS, "##g", "##n", "##u", "h", "p", "##ug", "hug", "##un", "pug", "pun"]
+
+
+def test_count_score_prefers_frequent_pairs():
+    texts = ["ta"] * 10 + ["tb"] * 10 + ["qz"] * 3
+
+    vocab = train_wordpiece(texts, vocab_size=len(SPECIAL_TOKENS) + 6, score="count")
+
+    assert vocab[-1] == "ta"
+
+
+def test_classmethod_passes_score():
+    tokenizer = WordPieceTokenizer.train(["hug hug hug pug pun"], vocab_size=12, score="count")
+
+    assert tokenizer.convert_ids_to_tokens([10, 11]) == ["##ug", "hug"]
+
+
+def test_rejects_unknown_score():
+    with pytest.raises(ConfigError, match="score='frequency' is not a known score"):
+        train_wordpiece(["hug"], vocab_size=100, score="frequency")
+
+
 def test_lowercase_option():
     assert "H" in train_wordpiece(["Hug"], vocab_size=10, lowercase=False)
     assert "h" in train_wordpiece(["Hug"], vocab_size=10, lowercase=True)
@@ -90,6 +121,17 @@ def test_incremental_counts_match_recount(data_dir):
 
     assert len(vocab) == vocab_size
     assert vocab == recount_vocab(texts, vocab_size=vocab_size)
+
+
+def test_count_score_matches_recount(data_dir):
+    texts = read_sentences(data_dir / "ids-sst-dev.csv", 60)
+    alphabet = {symbol for text in texts for word in basic_tokenize(text) for symbol in initial_symbols(word)}
+    vocab_size = len(SPECIAL_TOKENS) + len(alphabet) + 150
+
+    vocab = train_wordpiece(texts, vocab_size=vocab_size, score="count")
+
+    assert len(vocab) == vocab_size
+    assert vocab == recount_vocab(texts, vocab_size=vocab_size, score="count")
 
 
 def test_vocab_file_matches_bert_tokenizer_fast(data_dir, tmp_path):

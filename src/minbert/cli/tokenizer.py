@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="BPE special token, given one id of its own; repeat for more")
     train.add_argument("--no-lowercase", action="store_true",
                        help="WordPiece: keep case and accents (a cased vocabulary)")
+    train.add_argument("--score", choices=("likelihood", "count"), default=None,
+                       help="WordPiece: rank pairs by count(a b) / (count(a) * count(b)) (likelihood, the "
+                            "default) or by count(a b) alone (count)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar over merges")
     train.set_defaults(run=run)
 
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "bpe":
         if args.no_lowercase:
             raise ConfigError("--no-lowercase applies to --kind wordpiece only; BPE never changes case")
+        if args.score is not None:
+            raise ConfigError("--score applies to --kind wordpiece only; BPE always merges the most frequent pair")
         return _train_bpe(args)
     if args.pattern is not None or args.special_tokens:
         raise ConfigError("--pattern and --special-token apply to --kind bpe only; WordPiece uses BERT's "
@@ -92,7 +97,8 @@ def _train_bpe(args: argparse.Namespace) -> int:
 def _train_wordpiece(args: argparse.Namespace) -> int:
     lowercase = not args.no_lowercase
     tokenizer = WordPieceTokenizer.train(
-        read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase, show_progress=not args.no_progress
+        read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase,
+        score=args.score or "likelihood", show_progress=not args.no_progress
     )
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)

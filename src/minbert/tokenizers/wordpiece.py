@@ -191,13 +191,21 @@ class WordPieceTokenizer:
 
     @classmethod
     def train(
-        cls, texts: Iterable[str], *, vocab_size: int, lowercase: bool = True, show_progress: bool = False
+        cls,
+        texts: Iterable[str],
+        *,
+        vocab_size: int,
+        lowercase: bool = True,
+        score: Literal["likelihood", "count"] = "likelihood",
+        show_progress: bool = False,
     ) -> WordPieceTokenizer:
         """Learn a vocabulary of at most ``vocab_size`` tokens from ``texts`` (see ``train_wordpiece``)."""
         # Imported here because wordpiece_training imports this module.
         from minbert.tokenizers.wordpiece_training import train_wordpiece
 
-        tokens = train_wordpiece(texts, vocab_size=vocab_size, lowercase=lowercase, show_progress=show_progress)
+        tokens = train_wordpiece(
+            texts, vocab_size=vocab_size, lowercase=lowercase, score=score, show_progress=show_progress
+        )
         return cls(tokens, lowercase=lowercase)
 
     def __repr__(self) -> str:
