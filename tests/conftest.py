@@ -8,8 +8,8 @@ from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# CI replays the same generated examples on every run, so a red run always points at code that changed;
-# local runs draw new examples each time and keep exploring.
+# CI replays the same generated examples on every run, so a rare generated case cannot turn one run red
+# by chance. Local runs draw new examples each time and keep exploring.
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")

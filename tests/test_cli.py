@@ -198,11 +198,11 @@ def test_usage_error_is_one_line(capsys):
 
 def test_output_that_is_a_file_fails_before_training(tiny_model_dir, toy_files, tmp_path, capsys):
     train, dev = toy_files
-    taken = tmp_path / "taken.txt"
-    taken.write_text("keep me")
-    line = run_error(finetune_args(tiny_model_dir, train, dev, taken), capsys)
+    existing_file = tmp_path / "existing_file.txt"
+    existing_file.write_text("keep me")
+    line = run_error(finetune_args(tiny_model_dir, train, dev, existing_file), capsys)
     assert "exists and is not a folder" in line
-    assert taken.read_text() == "keep me"
+    assert existing_file.read_text() == "keep me"
 
 
 def test_output_into_model_folder_rejected(tiny_model_dir, toy_files, capsys):

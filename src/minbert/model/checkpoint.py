@@ -1,6 +1,6 @@
 """Reading and writing BERT weights in the Hugging Face folder format.
 
-A folder holds ``config.json`` and ``model.safetensors`` (or the older
+A folder contains ``config.json`` and ``model.safetensors`` (or the older
 ``pytorch_model.bin``). Hugging Face names parameters after the original
 TensorFlow code (``encoder.layer.3.attention.self.query.weight``, LayerNorm
 ``gamma``/``beta`` in old checkpoints); minbert's modules use shorter names and
@@ -101,13 +101,13 @@ def from_hf_state_dict(
     and wrongly shaped tensor.
     """
     hf_state = _normalise_hf_names(hf_state)
-    wanted = to_hf_state_dict(expected)
-    missing = sorted(set(wanted) - set(hf_state))
-    unexpected = sorted(set(hf_state) - set(wanted))
+    expected_hf = to_hf_state_dict(expected)
+    missing = sorted(set(expected_hf) - set(hf_state))
+    unexpected = sorted(set(hf_state) - set(expected_hf))
     wrong_shape = [
-        f"{name} {tuple(hf_state[name].shape)} (expected {tuple(wanted[name].shape)})"
-        for name in sorted(set(wanted) & set(hf_state))
-        if hf_state[name].shape != wanted[name].shape
+        f"{name} {tuple(hf_state[name].shape)} (expected {tuple(expected_hf[name].shape)})"
+        for name in sorted(set(expected_hf) & set(hf_state))
+        if hf_state[name].shape != expected_hf[name].shape
     ]
     problems = []
     for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):

