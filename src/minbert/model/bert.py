@@ -108,7 +108,7 @@ class BertModel(nn.Module):
         """Load a Hugging Face-format BERT folder (config.json + model.safetensors or pytorch_model.bin).
 
         Raises CheckpointError naming the folder when it is missing, is not a
-        BERT, or holds tensors that do not fit its config.
+        BERT, or contains tensors that do not fit its config.
         """
         folder = Path(folder)
         if not folder.is_dir():

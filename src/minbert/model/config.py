@@ -58,7 +58,7 @@ class BertConfig:
         """Read a Hugging Face ``config.json``; unknown keys are ignored.
 
         Raises CheckpointError when the file is missing, is not JSON, describes
-        a model other than BERT, or holds an invalid value.
+        a model other than BERT, or contains an invalid value.
         """
         path = Path(path)
         try:

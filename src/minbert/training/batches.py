@@ -1,8 +1,8 @@
 """Tokenised examples and the padded batches cut from them.
 
-Texts are tokenised once, up front; each batch is padded only to its own
-longest row, and ``bucket_batches`` groups rows of similar length so that
-little padding is left to compute.
+Texts are tokenised once, up front. Each batch is padded only to its own
+longest row, and ``bucket_batches`` groups rows of similar length, so little
+padding is left to compute.
 """
 
 from collections.abc import Sequence

@@ -27,7 +27,7 @@ from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import EncodedTexts, collate
 from minbert.training.classifier import SentenceClassifier
 from minbert.training.config import FinetuneConfig
-from minbert.training.evaluate import accuracy, predict_logits
+from minbert.training.evaluate import accuracy, apply_in_batches, predict_logits
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +53,12 @@ class FinetuneResult:
     encoding_seconds: float = 0.0   # last-linear-layer mode: time to encode every text once
 
 
-@torch.no_grad()
 def compute_representations(model: SentenceClassifier, encoded: EncodedTexts, *, batch_size: int,
                             pad_id: int, progress: bool, description: str) -> torch.Tensor:
-    """(M, C) sentence representations of all texts, in input order, encoder in eval mode."""
+    """Return the (M, C) sentence representations of all texts, in input order, encoder in eval mode."""
     model.eval()
-    representations = torch.empty(len(encoded), model.encoder.config.hidden_size)
-    batches = bucket_batches(encoded.lengths, batch_size=batch_size, shuffle=False)
-    for indices in tqdm(batches, desc=description, unit="batch", disable=not progress, leave=False):
-        batch = collate(encoded, indices, pad_id=pad_id)
-        representations[torch.tensor(indices)] = model.represent(batch.input_ids, batch.attention_mask)
-    return representations
+    return apply_in_batches(model.represent, encoded, width=model.encoder.config.hidden_size,
+                            batch_size=batch_size, pad_id=pad_id, progress=progress, description=description)
 
 
 def finetune(
