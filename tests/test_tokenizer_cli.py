@@ -58,13 +58,13 @@ def test_train_and_tokenize_wordpiece(text_file, tmp_path, capsys):
     assert ids.split() == [str(index) for index in expected_ids]
 
 
-def test_train_wordpiece_count_score(text_file, tmp_path, capsys):
+def test_train_wordpiece_likelihood_score(text_file, tmp_path, capsys):
     folder = tmp_path / "wordpiece"
-    run_output(["tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "90", "--score", "count",
+    run_output(["tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "90", "--score", "likelihood",
                 "--output", str(folder), "--no-progress", str(text_file)], capsys)
 
     expected = WordPieceTokenizer.train(text_file.read_text(encoding="utf-8").splitlines(), vocab_size=90,
-                                        score="count")
+                                        score="likelihood")
     assert WordPieceTokenizer.from_vocab(folder / "vocab.txt").vocab == expected.vocab
 
 

@@ -39,8 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-lowercase", action="store_true",
                        help="WordPiece: keep case and accents (a cased vocabulary)")
     train.add_argument("--score", choices=("likelihood", "count"), default=None,
-                       help="WordPiece: rank pairs by count(a b) / (count(a) * count(b)) (likelihood, the "
-                            "default) or by count(a b) alone (count)")
+                       help="WordPiece: rank pairs by count(a b) alone (count, the default, as the tokenizers "
+                            "trainer does) or by the textbook count(a b) / (count(a) * count(b)) (likelihood)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar over merges")
     train.set_defaults(run=run)
 
@@ -98,7 +98,7 @@ def _train_wordpiece(args: argparse.Namespace) -> int:
     lowercase = not args.no_lowercase
     tokenizer = WordPieceTokenizer.train(
         read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase,
-        score=args.score or "likelihood", show_progress=not args.no_progress
+        score=args.score or "count", show_progress=not args.no_progress
     )
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)

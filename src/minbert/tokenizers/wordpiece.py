@@ -196,7 +196,7 @@ class WordPieceTokenizer:
         *,
         vocab_size: int,
         lowercase: bool = True,
-        score: Literal["likelihood", "count"] = "likelihood",
+        score: Literal["likelihood", "count"] = "count",
         show_progress: bool = False,
     ) -> WordPieceTokenizer:
         """Learn a vocabulary of at most ``vocab_size`` tokens from ``texts`` (see ``train_wordpiece``)."""

@@ -5,18 +5,19 @@ distinct word is counted. A word starts as its characters, the first one
 plain and the rest with the ``##`` prefix (``hug`` is ``h ##u ##g``). The
 initial vocabulary is BERT's five special tokens followed by every such
 symbol, sorted. Each training step merges the adjacent pair ``(a, b)`` with
-the highest score
+the highest score. Two scores exist. The default, ``score="count"``, is
+``count(a b)``, the number of times ``b`` directly follows ``a`` summed over
+all words and weighted by word count; it is the ranking of the
+``tokenizers`` 0.23.3 WordPiece trainer. ``score="likelihood"`` is the
+textbook WordPiece score
 
     score(a, b) = count(a b) / (count(a) * count(b)),
 
-where ``count(a b)`` is the number of times ``b`` directly follows ``a``
-and ``count(x)`` the number of times symbol ``x`` occurs, both summed over
-all words and weighted by word count. The merged symbol is ``a`` followed by
-``b`` without its ``##`` (``##u`` + ``##g`` is ``##ug``) and is appended to
-the vocabulary. Dividing by the part counts favours pairs whose parts are
-rare and mostly occur together over pairs of frequent parts. With
-``score="count"`` the score is ``count(a b)`` alone, the ranking of the
-``tokenizers`` 0.23.3 WordPiece trainer.
+where ``count(x)`` is the number of times symbol ``x`` occurs. Dividing by
+the part counts favours pairs whose parts are rare and mostly occur together
+over pairs of frequent parts. The merged symbol is ``a`` followed by ``b``
+without its ``##`` (``##u`` + ``##g`` is ``##ug``) and is appended to the
+vocabulary.
 
 As in ``bpe_training``, pair counts, symbol counts and an index from pair to
 the words containing it are updated only for the words a merge rewrites.
@@ -38,12 +39,12 @@ Limitations:
       differently when the vocabulary is used.
     - Every distinct character of the training text goes into the
       vocabulary, so ``vocab_size`` must have room for all of them.
-    - The default score favours merges inside rare words, so frequent
-      words stay split for long. In one run on 2 CPU cores, a 4,096-token
-      vocabulary trained on 90% of the SST and CFIMDB training sentences
-      split the other 10% into 2.95 tokens per word. Ranking pairs by count alone, as
-      the ``tokenizers`` 0.23.3 WordPiece trainer does, gave 1.20 with this
-      trainer and with ``tokenizers`` alike, so ``score="count"`` exists.
+    - The count score is the default because the textbook score favours
+      merges inside rare words, so frequent words stay split for long. In
+      one run on 2 CPU cores, 4,096-token vocabularies trained on 90% of
+      the lines of the shared data split the other 10% into 3.36 tokens
+      per word with the textbook score, 1.26 with the count score and 1.27
+      with the ``tokenizers`` trainer (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -93,15 +94,15 @@ def train_wordpiece(
     *,
     vocab_size: int,
     lowercase: bool = True,
-    score: ScoreName = "likelihood",
+    score: ScoreName = "count",
     show_progress: bool = False,
 ) -> list[str]:
     """Learn a WordPiece vocabulary of at most ``vocab_size`` tokens from ``texts``.
 
     Returns the tokens in id order: the five special tokens, the sorted
     initial characters, then the merged symbols in the order they were
-    learned. ``score`` ranks pairs by ``count(a b) / (count(a) * count(b))``
-    (``"likelihood"``) or by ``count(a b)`` (``"count"``). Returns fewer
+    learned. ``score`` ranks pairs by ``count(a b)`` (``"count"``) or by
+    ``count(a b) / (count(a) * count(b))`` (``"likelihood"``). Returns fewer
     tokens, with a warning, when no pair is left to merge. Raises
     ConfigError if ``texts`` has no words, if ``score`` is unknown, or if
     ``vocab_size`` cannot hold the special tokens and every character.
