@@ -16,19 +16,12 @@ from typing import Literal
 import torch
 from torch import nn
 
+from minbert.embeddings.pooling import mean_pool
 from minbert.model.bert import BertModel, PackedStates
 from minbert.model.dropout import Dropout
 
 Pooling = Literal["mean", "cls"]
 POOLINGS: tuple[str, ...] = Pooling.__args__
-
-
-def mean_pool(states: PackedStates) -> torch.Tensor:
-    """(N, C) packed states -> (B, C) mean over each row's real tokens (zeros for an empty row)."""
-    packing = states.packing
-    sums = states.hidden.new_zeros(packing.batch_size, states.hidden.shape[1])
-    sums = sums.index_add(0, packing.batch_index, states.hidden)            # (B, C)
-    return sums / packing.lengths.clamp(min=1).unsqueeze(1).to(sums.dtype)
 
 
 def cls_pool(encoder: BertModel, states: PackedStates) -> torch.Tensor:
