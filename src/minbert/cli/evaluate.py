@@ -1,27 +1,37 @@
-"""``minbert evaluate``: score a fine-tuned checkpoint on a labelled file."""
+"""``minbert evaluate``: score a fine-tuned checkpoint on a labelled file, or sentence embeddings on STS."""
 
 import argparse
 import json
 import sys
 from pathlib import Path
 
-from minbert.cli.options import add_column_options, add_data_dir_option
+from minbert.cli.options import add_column_options, add_data_dir_option, add_model_option, load_sentence_encoder
+from minbert.data.pairs import read_scored_pairs
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
+from minbert.embeddings.sts import evaluate_sts
 from minbert.errors import ConfigError
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import load_classifier
 from minbert.training.evaluate import accuracy, predict_logits
 
+STS_TASK = "sts"
+STS_DEV_FILE = "sts-dev.csv"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="accuracy of a fine-tuned checkpoint on a labelled file",
-        description="Score a checkpoint written by `minbert finetune` on --file, or on the dev file of --task.",
+        "evaluate", help="accuracy of a fine-tuned checkpoint, or STS correlation of sentence embeddings",
+        description="Score a checkpoint written by `minbert finetune` on --file, or on the dev file of --task. "
+                    "With --task sts, embed both sentences of every sts-dev.csv pair with the sentence encoder "
+                    "of --model and print the Spearman and Pearson correlation of their cosine similarity "
+                    "with the gold scores.",
     )
-    parser.add_argument("--checkpoint", metavar="DIR", required=True, help="folder written by minbert finetune")
+    parser.add_argument("--checkpoint", metavar="DIR", help="folder written by minbert finetune")
     parser.add_argument("--file", metavar="FILE", help="labelled CSV, TSV or JSONL file")
-    parser.add_argument("--task", choices=sorted(TASKS), help="score the dev file of this task instead of --file")
+    parser.add_argument("--task", choices=[*sorted(TASKS), STS_TASK],
+                        help="score the dev file of this task instead of --file")
+    add_model_option(parser)
     add_column_options(parser, label=True)
     add_data_dir_option(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
@@ -30,6 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == STS_TASK:
+        return run_sts(args)
+    if not args.checkpoint:
+        raise ConfigError("--checkpoint DIR is required (except with --task sts)")
     if bool(args.file) == bool(args.task):
         raise ConfigError("give exactly one of --file FILE or --task NAME")
     if args.task:
@@ -52,4 +66,21 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"file": str(path), "examples": len(rows), "accuracy": score}))
     else:
         print(f"{path}: accuracy {score:.4f} on {len(rows)} examples")
+    return 0
+
+
+def run_sts(args: argparse.Namespace) -> int:
+    """Print the STS dev correlations of the sentence encoder of --model (zero-shot for a plain BERT folder)."""
+    if args.checkpoint or args.file:
+        raise ConfigError("--task sts takes --model DIR, not --checkpoint or --file")
+    path = resolve_data_dir(args.data_dir) / STS_DEV_FILE
+    pairs = read_scored_pairs(path)
+    encoder, folder = load_sentence_encoder(args.model)
+    result = evaluate_sts(encoder, pairs, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps({"file": str(path), "model": str(folder), "pairs": result.pairs,
+                          "spearman": result.spearman, "pearson": result.pearson}))
+    else:
+        print(f"{path}: Spearman {result.spearman:.4f}, Pearson {result.pearson:.4f} "
+              f"on {result.pairs} pairs ({folder})")
     return 0

@@ -3,7 +3,8 @@
 import argparse
 from pathlib import Path
 
-from minbert.errors import ConfigError
+from minbert.errors import ConfigError, DataError
+from minbert.embeddings.encoder import SentenceEncoder
 from minbert.model.bert import BertModel
 from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
@@ -49,3 +50,26 @@ def check_max_length(max_length: int, encoder: BertModel) -> None:
     limit = encoder.config.max_position_embeddings
     if max_length > limit:
         raise ConfigError(f"--max-length {max_length} is above the model's limit of {limit} positions")
+
+
+def add_encoder_options(parser: argparse.ArgumentParser) -> None:
+    """Add --model, --batch-size and --no-progress, the options of the embedding commands."""
+    add_model_option(parser)
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default: %(default)s)")
+    add_progress_option(parser)
+
+
+def load_sentence_encoder(model: str | None) -> tuple[SentenceEncoder, Path]:
+    """Load the SentenceEncoder of ``--model``, or of the default model, and return it with its folder."""
+    folder = Path(model) if model else default_model_dir()
+    return SentenceEncoder.from_pretrained(folder), folder
+
+
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size {batch_size} is invalid (expected 1 or more)")
+
+
+def check_not_blank(text: str, name: str) -> None:
+    if not text.strip():
+        raise DataError(f"{name} is empty (expected some text)")

@@ -1,0 +1,43 @@
+"""``minbert embed``: write the sentence embeddings of a file to .npy."""
+
+import argparse
+import io
+from pathlib import Path
+
+import numpy as np
+
+from minbert.atomic import atomic_path
+from minbert.cli.options import add_encoder_options, check_batch_size, load_sentence_encoder
+from minbert.data.texts import read_texts
+from minbert.errors import OutputError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "embed", help="write the sentence embeddings of a file to .npy",
+        description="Embed every non-blank line of FILE (or every cell of --column in a CSV, TSV or JSONL "
+                    "file) and write an (M, C) float32 array in NumPy's .npy format. Row i is the i-th "
+                    "non-blank text. Pooling, normalisation and maximum length come from the model folder.",
+    )
+    parser.add_argument("file", metavar="FILE", help="text file with one text per line, or a table file")
+    parser.add_argument("--column", metavar="NAME", help="column of a CSV, TSV or JSONL file holding the texts")
+    parser.add_argument("--output", metavar="FILE.npy", help="output file (default: FILE with the suffix .npy)")
+    add_encoder_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_batch_size(args.batch_size)
+    output = Path(args.output) if args.output else Path(args.file).with_suffix(".npy")
+    if output.resolve() == Path(args.file).resolve():
+        raise OutputError(f"--output {output} is the input file; choose another file for the embeddings")
+    texts = read_texts(args.file, column=args.column)
+    encoder, _ = load_sentence_encoder(args.model)
+    embeddings = encoder.encode([text.text for text in texts], batch_size=args.batch_size,
+                                show_progress=None if args.progress else False)
+    with atomic_path(output) as temporary:
+        buffer = io.BytesIO()
+        np.save(buffer, embeddings)
+        temporary.write_bytes(buffer.getvalue())
+    print(f"wrote {embeddings.shape[0]} x {embeddings.shape[1]} embeddings to {output}")
+    return 0

@@ -1,0 +1,54 @@
+"""Texts to embed or search: one per line of a plain file, or one column of a table.
+
+A file with a table suffix (.csv, .tsv, .jsonl, .json) is read by
+``read_table`` and needs a column name. Any other file is UTF-8 text with one
+text per line. Blank lines and blank cells are skipped, and every text keeps
+the 1-based line where it starts, so results can point back into the file.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from minbert.data.readers import DELIMITED_SUFFIXES, JSON_LINES_SUFFIXES, _decode_lines, read_table
+from minbert.errors import DataError
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One text and the 1-based line of the file where it starts."""
+
+    text: str
+    line: int
+
+
+def is_table(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES
+
+
+def read_texts(path: str | Path, *, column: str | None = None) -> list[TextLine]:
+    """Read the non-blank texts of ``path``; ``column`` names the table column for table files.
+
+    Raises DataError for a missing file, a table without ``column``, bytes
+    that are not UTF-8, and a file with no text at all.
+    """
+    path = Path(path)
+    if is_table(path):
+        if column is None:
+            raise DataError(f"{path}: a table file needs --column NAME (the column holding the texts)")
+        texts = [TextLine(text=row[column], line=line) for line, row in read_table(path, columns=[column])
+                 if row[column].strip()]
+    else:
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder (expected a text file with one text per line)")
+        try:
+            text_file = path.open("rb")
+        except FileNotFoundError:
+            raise DataError(f"{path}: file not found (expected a text file with one text per line)") from None
+        except OSError as error:
+            raise DataError(f"{path}: failed to open: {error.strerror}") from None
+        with text_file:
+            texts = [TextLine(text=line.rstrip("\r\n"), line=number)
+                     for number, line in enumerate(_decode_lines(path, text_file), start=1) if line.strip()]
+    if not texts:
+        raise DataError(f"{path}: no text (expected at least one non-blank line)")
+    return texts

@@ -1,0 +1,121 @@
+"""A search index: the embeddings of a corpus, stored beside it and rebuilt when stale.
+
+The index is one .npz file holding the (M, C) float32 embeddings and a JSON
+record of what they were computed from:
+
+- the SHA-256 of the corpus file's bytes and the text column;
+- a fingerprint of the model: the SHA-256 of every file of the model folder
+  that can change an embedding (weights, config, vocabulary, pooling), and
+  the encoder's pooling, normalisation and maximum length.
+
+``load_or_build`` reuses the stored embeddings only when that record equals
+the current one, so an edited corpus or a retrained model always rebuilds
+the index, and a stale index is never used. Scores are cosine similarities.
+"""
+
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minbert.atomic import atomic_path
+from minbert.data.texts import TextLine, read_texts
+from minbert.embeddings.encoder import SentenceEncoder
+
+logger = logging.getLogger(__name__)
+
+INDEX_SUFFIX = ".minbert-index.npz"
+INDEX_FORMAT = 1
+# Files of a model folder whose content changes the embeddings.
+MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "tokenizer_config.json",
+               "modules.json", "sentence_bert_config.json", "1_Pooling/config.json")
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    texts: list[TextLine]
+    embeddings: np.ndarray      # (M, C) float32, one row per text
+    rebuilt: bool               # True when this call computed the embeddings
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: TextLine
+    score: float
+
+
+def default_index_path(corpus: str | Path) -> Path:
+    corpus = Path(corpus)
+    return corpus.with_name(corpus.name + INDEX_SUFFIX)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_fingerprint(folder: Path, encoder: SentenceEncoder) -> dict[str, object]:
+    """Describe the model by the hashes of its files and the encoder's settings."""
+    files = {name: file_sha256(folder / name) for name in MODEL_FILES if (folder / name).is_file()}
+    return {"files": files, "pooling": encoder.pooling, "normalize": encoder.normalize,
+            "max_length": encoder.max_length}
+
+
+def load_or_build(corpus: str | Path, encoder: SentenceEncoder, *, model_folder: str | Path,
+                  column: str | None = None, index_path: str | Path | None = None,
+                  batch_size: int = 32, show_progress: bool | None = None) -> SearchIndex:
+    """Return the corpus embeddings from a current index file, or compute them and write the file."""
+    corpus = Path(corpus)
+    index_path = default_index_path(corpus) if index_path is None else Path(index_path)
+    texts = read_texts(corpus, column=column)
+    record = {"format": INDEX_FORMAT, "corpus_sha256": file_sha256(corpus), "column": column,
+              "texts": len(texts), "model": model_fingerprint(Path(model_folder), encoder)}
+
+    stored = _read_index(index_path)
+    if stored is not None:
+        stored_record, embeddings = stored
+        if stored_record == record and embeddings.shape == (len(texts), encoder.dimension):
+            return SearchIndex(texts=texts, embeddings=embeddings, rebuilt=False)
+        logger.warning("%s: index is stale (%s changed); rebuilding it", index_path,
+                       _what_changed(stored_record, record))
+
+    embeddings = encoder.encode([text.text for text in texts], batch_size=batch_size, normalize=True,
+                                show_progress=show_progress)
+    with atomic_path(index_path) as temporary:
+        buffer = io.BytesIO()
+        np.savez(buffer, embeddings=embeddings, record=np.array(json.dumps(record, sort_keys=True)))
+        temporary.write_bytes(buffer.getvalue())
+    return SearchIndex(texts=texts, embeddings=embeddings, rebuilt=True)
+
+
+def search(index: SearchIndex, query_embedding: np.ndarray, *, top_k: int) -> list[Hit]:
+    """Return the ``top_k`` texts by cosine similarity to the query, best first (ties by file order)."""
+    query = query_embedding / max(float(np.linalg.norm(query_embedding)), 1e-12)
+    scores = index.embeddings @ query                                     # (M,)
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    return [Hit(text=index.texts[position], score=float(scores[position])) for position in order]
+
+
+def _read_index(path: Path) -> tuple[dict, np.ndarray] | None:
+    """Return the stored record and embeddings, or None when the file is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return json.loads(str(stored["record"])), stored["embeddings"]
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+        logger.warning("%s: unreadable index (%s); rebuilding it", path, error)
+        return None
+
+
+def _what_changed(old: dict, new: dict) -> str:
+    changed = [name for name in ("corpus_sha256", "column", "model", "format") if old.get(name) != new.get(name)]
+    names = {"corpus_sha256": "corpus", "column": "column", "model": "model", "format": "index format"}
+    return ", ".join(names[name] for name in changed) or "shape"
