@@ -5,7 +5,7 @@
     e = e / ||e||_2                  when ``normalize``
 
 ``encode`` tokenises every text once, sorts the texts by token count so that
-each batch holds texts of similar length, runs the batches without gradients,
+each batch has texts of similar length, runs the batches without gradients,
 and returns the rows in input order. Calling the module itself (``forward``)
 keeps gradients, for training. Loading reads the pooling mode, normalisation
 and maximum length from the sentence-transformers files of the folder

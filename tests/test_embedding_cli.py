@@ -1,0 +1,148 @@
+"""minbert embed, similarity, search and evaluate --task sts, and the search index's staleness checks."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from minbert import BertModel
+from minbert.cli.main import main
+from minbert.embeddings import SentenceEncoder
+from minbert.embeddings.index import default_index_path, load_or_build
+
+CORPUS = ["the movie was great fun", "a dull plot", "the plot was not bad", "awful , awful movie"]
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(CORPUS[:2]) + "\n\n" + "\n".join(CORPUS[2:]) + "\n", encoding="utf-8")
+    return path
+
+
+def run_error(argv, capsys) -> str:
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1, error
+    return error
+
+
+def test_embed_writes_npy_rows_of_non_blank_lines(tiny_model_dir, corpus, capsys):
+    assert main(["embed", str(corpus), "--model", str(tiny_model_dir)]) == 0
+
+    written = np.load(corpus.with_suffix(".npy"))
+    expected = SentenceEncoder.from_pretrained(tiny_model_dir).encode(CORPUS)
+    assert written.shape == (4, 32)
+    np.testing.assert_allclose(written, expected, atol=1e-6)
+    assert "wrote 4 x 32 embeddings" in capsys.readouterr().out
+
+
+def test_embed_reads_a_table_column(tiny_model_dir, tmp_path):
+    table = tmp_path / "table.tsv"
+    table.write_text("id\ttext\n1\tgood movie\n2\tbad movie\n", encoding="utf-8")
+    output = tmp_path / "out.npy"
+
+    assert main(["embed", str(table), "--column", "text", "--output", str(output), "--model",
+                 str(tiny_model_dir)]) == 0
+
+    expected = SentenceEncoder.from_pretrained(tiny_model_dir).encode(["good movie", "bad movie"])
+    np.testing.assert_allclose(np.load(output), expected, atol=1e-6)
+
+
+def test_similarity_prints_cosine(tiny_model_dir, capsys):
+    assert main(["similarity", "good movie", "bad movie", "--model", str(tiny_model_dir)]) == 0
+
+    first, second = SentenceEncoder.from_pretrained(tiny_model_dir).encode(["good movie", "bad movie"])
+    assert capsys.readouterr().out == f"{float(first @ second):.4f}\n"
+
+
+def test_search_finds_exact_line_and_reuses_index(tiny_model_dir, corpus, capsys):
+    argv = ["search", "a dull plot", "--corpus", str(corpus), "--top-k", "2", "--model", str(tiny_model_dir)]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    assert "indexed 4 texts" in first.err
+    top = first.out.splitlines()[0].split("\t")
+    assert top == ["1.0000", "2", "a dull plot"]
+    assert len(first.out.splitlines()) == 2
+    assert default_index_path(corpus).is_file()
+
+    assert main(argv) == 0
+    second = capsys.readouterr()
+    assert second.err == ""
+    assert second.out == first.out
+
+
+def test_index_rebuilt_when_corpus_changes(tiny_model_dir, corpus):
+    encoder = SentenceEncoder.from_pretrained(tiny_model_dir)
+    assert load_or_build(corpus, encoder, model_folder=tiny_model_dir).rebuilt
+    assert not load_or_build(corpus, encoder, model_folder=tiny_model_dir).rebuilt
+
+    corpus.write_text("\n".join(CORPUS[::-1]) + "\n", encoding="utf-8")
+    index = load_or_build(corpus, encoder, model_folder=tiny_model_dir)
+
+    assert index.rebuilt
+    assert [text.text for text in index.texts] == CORPUS[::-1]
+    np.testing.assert_allclose(index.embeddings, encoder.encode(CORPUS[::-1]), atol=1e-6)
+
+
+def test_index_rebuilt_when_model_changes(tiny_model_dir, corpus, tmp_path, caplog):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    first = load_or_build(corpus, SentenceEncoder.from_pretrained(model), model_folder=model)
+
+    torch.manual_seed(1)
+    BertModel(BertModel.from_pretrained(model).config).save_pretrained(model)
+    retrained = SentenceEncoder.from_pretrained(model)
+    second = load_or_build(corpus, retrained, model_folder=model)
+
+    assert second.rebuilt
+    assert "stale (model changed)" in caplog.text
+    assert not np.allclose(first.embeddings, second.embeddings)
+    np.testing.assert_allclose(second.embeddings, retrained.encode(CORPUS), atol=1e-6)
+
+
+def test_index_rebuilt_when_file_is_corrupt(tiny_model_dir, corpus):
+    encoder = SentenceEncoder.from_pretrained(tiny_model_dir)
+    load_or_build(corpus, encoder, model_folder=tiny_model_dir)
+    default_index_path(corpus).write_bytes(b"not an npz file")
+
+    assert load_or_build(corpus, encoder, model_folder=tiny_model_dir).rebuilt
+
+
+def test_evaluate_sts_prints_correlations(data_dir, tiny_model_dir, capsys):
+    assert main(["evaluate", "--task", "sts", "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+                 "--json"]) == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["pairs"] == 863
+    assert -1 <= result["spearman"] <= 1
+    assert -1 <= result["pearson"] <= 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["search", "  ", "--corpus", "CORPUS"], "the query is empty"),
+    (["similarity", "good", ""], "TEXT_B is empty"),
+    (["embed", "EMPTY"], "no text (expected at least one non-blank line)"),
+    (["search", "good", "--corpus", "EMPTY"], "no text"),
+    (["embed", "TABLE", "--column", "sentence"], "missing column 'sentence'"),
+    (["embed", "TABLE"], "a table file needs --column NAME"),
+    (["search", "good", "--corpus", "CORPUS", "--top-k", "0"], "--top-k 0 is invalid"),
+    (["embed", "CORPUS", "--batch-size", "0"], "--batch-size 0 is invalid"),
+    (["embed", "CORPUS", "--model", "NOT_BERT"], "config.json"),
+    (["evaluate", "--task", "sts", "--checkpoint", "x"], "--task sts takes --model DIR"),
+])
+def test_bad_input_is_one_line(argv, message, tiny_model_dir, corpus, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    table = tmp_path / "table.csv"
+    table.write_text("id\ttext\n1\tgood\n", encoding="utf-8")
+    not_bert = tmp_path / "not-bert"
+    not_bert.mkdir()
+    replacements = {"CORPUS": str(corpus), "EMPTY": str(empty), "TABLE": str(table), "NOT_BERT": str(not_bert)}
+    argv = [replacements.get(argument, argument) for argument in argv]
+    if "--model" not in argv and argv[0] != "evaluate":
+        argv += ["--model", str(tiny_model_dir)]
+
+    assert message in run_error(argv, capsys)
