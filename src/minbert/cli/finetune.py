@@ -1,4 +1,8 @@
-"""``minbert finetune``: fine-tune a pretrained BERT for sentence classification."""
+"""``minbert finetune``: fine-tune a pretrained BERT for sentence classification.
+
+Started by ``torchrun --nproc_per_node W -m minbert finetune ...`` it trains on
+W processes (see ``minbert.training.distributed``), and only rank 0 prints.
+"""
 
 import argparse
 import json
@@ -18,6 +22,7 @@ from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import ClassifierInfo, save_classifier
 from minbert.training.classifier import POOLINGS, SentenceClassifier
 from minbert.training.config import MODES, FinetuneConfig
+from minbert.training.distributed import check_config, context_from_env, process_group
 from minbert.training.finetune import EpochRecord, finetune
 
 DEFAULTS = FinetuneConfig()
@@ -52,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                                    "20 last-linear-layer)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-4 full-model, "
                                                  "3e-3 last-linear-layer)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+                        help="texts per batch, over all processes under torchrun (default: %(default)s)")
     parser.add_argument("--max-length", type=int, default=DEFAULTS.max_length,
                         help="tokens per text including [CLS] and [SEP]; longer texts are cut (default: %(default)s)")
     parser.add_argument("--warmup-ratio", type=float, default=DEFAULTS.warmup_ratio,
@@ -105,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
         max_length=args.max_length, seed=args.seed,
     )
+    context = context_from_env(os.environ)
+    if context is not None:
+        check_config(config, context)
+    is_main = context is None or context.is_main
     train_file, dev_file, text_column, label_column, label_names, run_name = resolve_files(args)
     output = Path(args.output or f"runs/{run_name}-{config.mode}")
     prepare_output_folder(output, model=args.model)
@@ -126,8 +136,10 @@ def run(args: argparse.Namespace) -> int:
     info = ClassifierInfo(label_names=label_names, pooling=config.pooling, max_length=config.max_length,
                           task=run_name)
     resolved = config.resolved()
-    print(f"fine-tuning {model_dir} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
-          f"mode {config.mode}, epochs {resolved.epochs}, lr {resolved.lr:g}; checkpoint: {output}", flush=True)
+    if is_main:
+        print(f"fine-tuning {model_dir} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
+              f"mode {config.mode}, epochs {resolved.epochs}, lr {resolved.lr:g}; checkpoint: {output}"
+              + (f", {context.world_size} processes" if context else ""), flush=True)
 
     history: list[EpochRecord] = []
 
@@ -146,8 +158,12 @@ def run(args: argparse.Namespace) -> int:
               f"{record.seconds:.0f} s  {record.examples_per_second:.1f} examples/s"
               + ("  (best, saved)" if improved else ""), flush=True)
 
-    result = finetune(model, train, dev, config, pad_id=tokenizer.pad_token_id, on_epoch_end=report_epoch,
-                      progress=args.progress)
+    # finetune trains on the CPU.
+    with process_group(context, device=torch.device("cpu")):
+        result = finetune(model, train, dev, config, pad_id=tokenizer.pad_token_id, on_epoch_end=report_epoch,
+                          progress=args.progress, context=context)
+    if not is_main:
+        return 0
     if result.encoding_seconds:
         print(f"the frozen encoder encoded every text once, in {result.encoding_seconds:.0f} s; "
               "the examples/s above count the linear layer's training only")

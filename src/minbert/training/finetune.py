@@ -9,6 +9,10 @@
 In "last-linear-layer" mode the encoder is frozen and in eval mode, so each
 text's representation never changes: they are computed once, and the epochs
 train the linear layer (with dropout) on them, which takes seconds.
+
+Under torchrun each rank trains on its slice of every batch (see
+``minbert.training.distributed``); without a ``DistributedContext`` the loop
+runs in one process, as it always has.
 """
 
 import logging
@@ -27,6 +31,8 @@ from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import EncodedTexts, collate
 from minbert.training.classifier import SentenceClassifier
 from minbert.training.config import FinetuneConfig
+from minbert.training.distributed import (DistributedContext, average_across_ranks, broadcast_from_main,
+                                          check_config, shard_batch, wait_for_all, wrap_model)
 from minbert.training.evaluate import accuracy, apply_in_batches, predict_logits
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,18 @@ def compute_representations(model: SentenceClassifier, encoded: EncodedTexts, *,
                             batch_size=batch_size, pad_id=pad_id, progress=progress, description=description)
 
 
+def score_dev(model: SentenceClassifier, dev: EncodedTexts, dev_features: torch.Tensor | None, *,
+              pad_id: int) -> float:
+    """Return the dev accuracy, from ``dev_features`` when the encoder is frozen, else from the texts."""
+    if dev_features is not None:
+        model.eval()
+        with torch.no_grad():
+            dev_logits = model.classify(dev_features)
+    else:
+        dev_logits = predict_logits(model, dev, pad_id=pad_id)
+    return accuracy(dev_logits, dev.labels)
+
+
 def finetune(
     model: SentenceClassifier,
     train: EncodedTexts,
@@ -70,6 +88,7 @@ def finetune(
     pad_id: int,
     on_epoch_end: Callable[[SentenceClassifier, EpochRecord, bool], None] | None = None,
     progress: bool = True,
+    context: DistributedContext | None = None,
 ) -> FinetuneResult:
     """Train ``model`` in place on ``train``, scoring ``dev`` after each epoch.
 
@@ -77,11 +96,22 @@ def finetune(
     ``improved`` is True when the dev accuracy beat every earlier epoch (the
     CLI saves the checkpoint then). Randomness (head initialisation aside,
     which the caller seeds) comes from ``config.seed``.
+
+    With a ``context`` the process group must be initialised: each rank
+    trains on its shard of every batch, and only rank 0 shows progress,
+    scores dev and calls ``on_epoch_end``. Every rank returns the same losses
+    and dev accuracies; the timings are each rank's own.
     """
     config = config.resolved()
     if train.labels is None or dev.labels is None:
         raise ValueError("finetune needs labelled train and dev texts")
-    torch.manual_seed(config.seed)
+    is_main = context is None or context.is_main
+    if context is not None:
+        check_config(config, context)
+    progress = progress and is_main
+    # Dropout draws its masks from generators seeded here: a different seed per rank gives each
+    # rank its own masks. Batch order comes from config.seed alone, so it is the same on every rank.
+    torch.manual_seed(config.seed + (context.rank if context else 0))
     frozen = config.mode == "last-linear-layer"
 
     # Frozen encoder: encode every text once; the loop then only trains the linear layer.
@@ -105,6 +135,8 @@ def finetune(
                 config.mode, len(train), len(dev), config.epochs, batches_per_epoch, config.lr)
 
     labels = torch.tensor(train.labels)
+    # Mean pooling leaves the pooler out of the forward pass.
+    forward = wrap_model(model, context, find_unused_parameters=model.pooling == "mean")
     for epoch in range(1, config.epochs + 1):
         if frozen:
             model.dropout.train()
@@ -115,18 +147,21 @@ def finetune(
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress)
         started, seen, loss_sum = time.perf_counter(), 0, 0.0
         for batch_number, indices in enumerate(bar, start=1):
-            # Forward and loss on one batch.
+            # Forward and loss on this rank's shard of the batch (the whole batch in one process).
+            shard = shard_batch(indices, context)
             if frozen:
-                logits = model.classify(train_features[indices])
-                batch_labels = labels[indices]
+                logits = model.classify(train_features[shard.indices])
+                batch_labels = labels[shard.indices]
             else:
-                batch = collate(train, indices, pad_id=pad_id)
-                logits = model(batch.input_ids, batch.attention_mask)
+                batch = collate(train, shard.indices, pad_id=pad_id)
+                logits = forward(batch.input_ids, batch.attention_mask)
                 batch_labels = batch.labels
-            loss = F.cross_entropy(logits, batch_labels)
-            if not torch.isfinite(loss):
+            loss = F.cross_entropy(logits, batch_labels) * shard.loss_scale
+            # Every rank gets the mean loss of the whole batch, so a non-finite loss stops all of them together.
+            batch_loss = average_across_ranks(loss.detach(), context)
+            if not torch.isfinite(batch_loss):
                 raise TrainingError(
-                    f"training diverged: the loss is {loss.item()} at epoch {epoch}, batch {batch_number}; "
+                    f"training diverged: the loss is {batch_loss.item()} at epoch {epoch}, batch {batch_number}; "
                     f"try a smaller learning rate than lr={config.lr:g} (the last saved checkpoint is unchanged)"
                 )
 
@@ -139,27 +174,24 @@ def finetune(
             scheduler.step()
 
             seen += len(indices)
-            loss_sum += loss.item() * len(indices)
+            loss_sum += batch_loss.item() * len(indices)
             elapsed = time.perf_counter() - started
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", ex_per_s=f"{seen / elapsed:.1f}")
         seconds = time.perf_counter() - started
 
-        # Score dev and keep the best epoch.
-        if frozen:
-            model.eval()
-            with torch.no_grad():
-                dev_logits = model.classify(dev_features)
-        else:
-            dev_logits = predict_logits(model, dev, pad_id=pad_id)
+        # Score dev on rank 0 and keep the best epoch. The other ranks wait for its accuracy.
+        dev_accuracy = score_dev(model, dev, dev_features if frozen else None, pad_id=pad_id) if is_main else 0.0
+        dev_accuracy = broadcast_from_main(dev_accuracy, context)
         record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen,
-                             dev_accuracy=accuracy(dev_logits, dev.labels),
-                             seconds=seconds, examples_per_second=seen / seconds)
+                             dev_accuracy=dev_accuracy, seconds=seconds, examples_per_second=seen / seconds)
         result.history.append(record)
         logger.info("epoch %d: train loss %.4f, dev accuracy %.4f, %.1f examples/s",
                     epoch, record.train_loss, record.dev_accuracy, record.examples_per_second)
         improved = record.dev_accuracy > result.best_dev_accuracy
         if improved:
             result.best_epoch, result.best_dev_accuracy = epoch, record.dev_accuracy
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and is_main:
             on_epoch_end(model, record, improved)
+        # The other ranks wait here until rank 0 has saved the checkpoint.
+        wait_for_all(context)
     return result
