@@ -16,6 +16,7 @@ _EXPORTS = {
     "BertConfig": "minbert.model.config",
     "BertModel": "minbert.model.bert",
     "AdamW": "minbert.optim.adamw",
+    "SentenceEncoder": "minbert.embeddings.encoder",
 }
 
 __all__ = sorted(_EXPORTS)
