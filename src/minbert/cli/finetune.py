@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from minbert.atomic import write_text_atomic
+from minbert.cli import multitask
 from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option,
                                  add_progress_option, check_max_length, load_encoder)
 from minbert.data.readers import read_labelled
@@ -38,8 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune a pretrained BERT for sentence classification. The checkpoint with the best dev "
                     "accuracy is saved to --output (safetensors, config.json, vocab.txt) with metrics.json.",
     )
-    parser.add_argument("--task", choices=sorted(TASKS), default=None,
-                        help="named task whose train/dev files are read from --data-dir")
+    parser.add_argument("--task", choices=[*sorted(TASKS), "multitask"], default=None,
+                        help="named task whose train/dev files are read from --data-dir; multitask trains "
+                             "SST-5, Quora and STS with one shared encoder")
     parser.add_argument("--train", metavar="FILE", help="labelled train file (CSV, TSV or JSONL) instead of --task")
     parser.add_argument("--dev", metavar="FILE", help="labelled dev file, with --train")
     parser.add_argument("--num-labels", type=int, metavar="K", help="number of classes for --train files")
@@ -69,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="dropout on the sentence representation (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default: %(default)s)")
     add_progress_option(parser)
+    multitask.add_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -106,6 +109,8 @@ def prepare_output_folder(output: Path, *, model: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if multitask.is_requested(args):
+        return multitask.run(args)
     config = FinetuneConfig(
         mode=args.mode, pooling=args.pooling, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
