@@ -15,20 +15,9 @@ import time
 import torch
 import transformers
 
-from common import data_dir, dense_flops_per_token, read_sst
+from common import data_dir, dense_flops_per_token, matmul_gflops, read_sst
 from minbert import BertModel
 from minbert.model.pretrained import default_model_dir
-
-
-def matmul_gflops(hidden: int, intermediate: int, tokens: int = 512, repeats: int = 30) -> float:
-    """GFLOP/s of a plain (tokens x C) @ (C x I) matmul: the ceiling for the dense layers."""
-    left, right = torch.randn(tokens, hidden), torch.randn(hidden, intermediate)
-    for _ in range(5):
-        left @ right
-    started = time.perf_counter()
-    for _ in range(repeats):
-        left @ right
-    return 2 * tokens * hidden * intermediate * repeats / (time.perf_counter() - started) / 1e9
 
 
 def time_model(forward, batches, repeats: int) -> float:

@@ -3,6 +3,7 @@
 import argparse
 import csv
 import os
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +39,16 @@ def read_sst(path: Path) -> tuple[list[str], list[int]]:
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [row["sentence"] for row in rows], [int(row["sentiment"]) for row in rows]
+
+
+def matmul_gflops(hidden: int, intermediate: int, tokens: int = 512, repeats: int = 30) -> float:
+    """GFLOP/s of a plain (tokens x C) @ (C x I) matmul: the ceiling for the dense layers."""
+    import torch
+
+    left, right = torch.randn(tokens, hidden), torch.randn(hidden, intermediate)
+    for _ in range(5):
+        left @ right
+    started = time.perf_counter()
+    for _ in range(repeats):
+        left @ right
+    return 2 * tokens * hidden * intermediate * repeats / (time.perf_counter() - started) / 1e9
