@@ -18,7 +18,7 @@ from minbert.model.pretrained import load_tokenizer
 from minbert.training.multitask import (MultitaskConfig, MultitaskModel, dev_metric, predict, sample_tasks,
                                         task_loss, task_probabilities, train_multitask)
 from minbert.training.multitask_batches import collate_examples, encode_examples, subsample
-from minbert.training.multitask_checkpoint import load_multitask
+from minbert.training.multitask_checkpoint import load_multitask, save_multitask
 
 GOOD, BAD = ["good", "great", "fun"], ["bad", "awful", "dull"]
 
@@ -98,7 +98,8 @@ def test_head_gradient_only_from_its_task(tiny_model_dir, task):
     loss.backward()
     for name, head in model.heads.items():
         if name == task:
-            assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+            assert head.weight.grad is not None
+            assert head.weight.grad.abs().sum() > 0
         else:
             assert head.weight.grad is None, name
             assert head.bias.grad is None, name
@@ -169,6 +170,25 @@ def test_similarity_predictions_in_range(tiny_model_dir):
     assert torch.allclose(predictions, torch.full((6,), 5.0))
 
 
+def test_checkpoint_replaces_previous_folder(tiny_model_dir, tmp_path):
+    tokenizer = load_tokenizer(tiny_model_dir)
+    folder = tmp_path / "best"
+    first = tiny_multitask(tiny_model_dir, tasks=("sst", "sts"))
+    save_multitask(folder, first, tokenizer, max_length=32)
+    second = tiny_multitask(tiny_model_dir, tasks=("sst", "sts"))
+    with torch.no_grad():
+        second.heads["sts"].bias.fill_(0.5)
+        second.encoder.embeddings.word.weight.mul_(2.0)
+    save_multitask(folder, second, tokenizer, max_length=32)
+
+    loaded, _, max_length = load_multitask(folder)
+    assert max_length == 32
+    assert loaded.tasks == ("sst", "sts")
+    assert loaded.heads["sts"].bias.item() == 0.5
+    assert torch.equal(loaded.encoder.embeddings.word.weight, second.encoder.embeddings.word.weight)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best"]
+
+
 # Data.
 
 def test_quora_split_is_90_10_and_disjoint(data_dir):
@@ -180,7 +200,8 @@ def test_quora_split_is_90_10_and_disjoint(data_dir):
     assert not {pair.id for pair in train_pairs} & {pair.id for pair in dev_pairs}
 
     task = load_task("quora", data_dir)
-    assert len(task.train) == len(train_pairs) and len(task.dev) == len(dev_pairs)
+    assert len(task.train) == len(train_pairs)
+    assert len(task.dev) == len(dev_pairs)
     assert [(example.first, example.second) for example in task.dev] == [(p.first, p.second) for p in dev_pairs]
     assert {example.target for example in task.train} == {0.0, 1.0}
 
@@ -256,7 +277,7 @@ def test_cli_writes_metrics_and_best_checkpoint(tiny_model_dir, tmp_path, capsys
     # The saved checkpoint scores the dev sets as the best epoch did.
     model, tokenizer, max_length = load_multitask(output / "best")
     assert model.tasks == ("sst", "quora", "sts")
-    for name in ("sst", "sts"):
+    for name in ("sst", "quora", "sts"):
         dev = encode_examples(tokenizer, load_task(name, data).dev, max_length=max_length)
         assert dev_metric(model, name, dev, pad_id=tokenizer.pad_token_id) == pytest.approx(
             metrics["best_dev"][name], abs=1e-6)
@@ -296,3 +317,12 @@ def test_cli_bad_multitask_option(tiny_model_dir, tmp_path, capsys, extra, messa
 def test_cli_tasks_without_multitask(tiny_model_dir, tmp_path, capsys):
     line = run_error(["finetune", "--task", "sst", "--tasks", "sst", "--data-dir", str(tmp_path)], capsys)
     assert "only to --task multitask" in line
+
+
+def test_cli_rejects_torchrun(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    data = write_toy_data_dir(tmp_path)
+    line = run_error(multitask_args(tiny_model_dir, data, tmp_path / "run"), capsys)
+    assert "torchrun started 2" in line
+    assert not (tmp_path / "run").exists()

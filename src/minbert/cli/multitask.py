@@ -8,6 +8,7 @@ after every epoch and ``best/``, the checkpoint of the best mean dev metric.
 import argparse
 import json
 import math
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from minbert.data.multitask_data import MULTITASK_TASKS, load_task, parse_task_n
 from minbert.data.splits import QUORA_DEV_FRACTION
 from minbert.data.tasks import resolve_data_dir
 from minbert.errors import ConfigError
+from minbert.training.distributed import context_from_env
 from minbert.training.multitask import (MultitaskConfig, MultitaskEpoch, MultitaskModel, task_probabilities,
                                         train_multitask)
 from minbert.training.multitask_batches import encode_examples, subsample
@@ -66,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from minbert.cli.finetune import prepare_output_folder
 
     config = build_config(args)
+    context = context_from_env(os.environ)
+    if context is not None and context.world_size > 1:
+        raise ConfigError(f"--task multitask trains in one process, but torchrun started {context.world_size}; "
+                          "run it as `minbert finetune --task multitask` without torchrun")
     output = Path(args.output or f"runs/multitask-{'-'.join(config.tasks)}")
     prepare_output_folder(output, model=args.model)
 

@@ -65,7 +65,7 @@ def _write_folder(folder: Path, model: MultitaskModel, tokenizer: WordPieceToken
 
 
 def _swap_into_place(new: Path, target: Path) -> None:
-    """Rename ``new`` onto ``target``; an existing ``target`` is moved aside first, then deleted."""
+    """Rename ``new`` onto ``target``. An existing ``target`` is moved aside first, then deleted."""
     if not target.exists():
         os.rename(new, target)
         return
