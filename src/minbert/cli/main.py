@@ -12,11 +12,12 @@ import sys
 from typing import NoReturn
 
 from minbert import __version__
-from minbert.cli import (bleu, embed, evaluate, finetune, perplexity, predict, rouge, search, similarity, tokenize,
-                         tokenizer)
+from minbert.cli import (bleu, embed, evaluate, finetune, perplexity, predict, rouge, sbert, search, similarity,
+                         tokenize, tokenizer)
 from minbert.errors import MinbertError
 
-SUBCOMMANDS = (finetune, evaluate, predict, embed, similarity, search, bleu, rouge, perplexity, tokenizer, tokenize)
+SUBCOMMANDS = (finetune, evaluate, predict, embed, similarity, search, sbert, bleu, rouge, perplexity, tokenizer,
+               tokenize)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
