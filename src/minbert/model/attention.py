@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minbert.model import onednn
 from minbert.model.config import BertConfig
 from minbert.model.dropout import Dropout
 from minbert.model.packing import Packing
@@ -32,12 +33,12 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
         self.out = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
-        """(N, C) real-token states -> (N, C) attention output, before dropout and residual."""
+    def forward(self, hidden: torch.Tensor, packing: Packing, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C) real-token states -> (N, C) attention output, before dropout; plus ``residual`` if given."""
         H, D = self.num_heads, self.head_dim
         C = H * D
 
-        qkv = self.qkv(hidden)                                           # (N, 3C)
+        qkv = onednn.linear(self.qkv, hidden)                            # (N, 3C)
         contexts = []
         for group in packing.groups:
             # Lay the group's tokens out as (rows, T_g), padded only where rows are shorter.
@@ -53,9 +54,11 @@ class SelfAttention(nn.Module):
                 context = context.index_select(0, group.local_index)     # (n, C)
             contexts.append(context)
         if not contexts:                                                 # no real token in the batch
-            return self.out(qkv.new_zeros(0, C))
+            contexts.append(qkv.new_zeros(0, C))
         context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)  # (N, C)
-        return self.out(context)
+        if residual is not None:
+            return onednn.linear_add(self.out, context, residual)
+        return onednn.linear(self.out, context)
 
     def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 key_mask: torch.Tensor | None) -> torch.Tensor:

@@ -11,6 +11,7 @@ from torch import nn
 
 from minbert.model.attention import SelfAttention
 from minbert.model.config import BertConfig
+from minbert.model import onednn
 from minbert.model.dropout import Dropout
 from minbert.model.packing import Packing
 
@@ -57,11 +58,21 @@ class EncoderLayer(nn.Module):
 
     def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
         """(N, C) -> (N, C)."""
-        attended = self.attention(hidden, packing)                             # (N, C)
-        hidden = self.attention_norm(hidden + self.dropout(attended))
+        dropout = self.training and self.dropout.p > 0
+        if dropout:
+            attended = self.attention(hidden, packing)                         # (N, C)
+            hidden = self.attention_norm(hidden + self.dropout(attended))
+        else:
+            # Without dropout the residual sum happens inside the output projection (see ``onednn``).
+            hidden = self.attention_norm(self.attention(hidden, packing, residual=hidden))
 
-        expanded = self.activation(self.intermediate(hidden))                  # (N, I)
-        return self.output_norm(hidden + self.dropout(self.output(expanded)))  # (N, C)
+        if self.activation is F.gelu:
+            expanded = onednn.linear_gelu(self.intermediate, hidden)           # (N, I)
+        else:
+            expanded = self.activation(self.intermediate(hidden))
+        if dropout:
+            return self.output_norm(hidden + self.dropout(self.output(expanded)))
+        return self.output_norm(onednn.linear_add(self.output, expanded, hidden))  # (N, C)
 
 
 class Pooler(nn.Module):
