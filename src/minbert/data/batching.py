@@ -19,6 +19,7 @@ of long texts costs more memory than a batch of short ones.
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from minbert.errors import ConfigError
 
@@ -69,3 +70,14 @@ def bucket_batches(
 
 def _cut_into_batches(indices: np.ndarray, batch_size: int) -> list[list[int]]:
     return [indices[start : start + batch_size].tolist() for start in range(0, len(indices), batch_size)]
+
+
+def pad_rows(rows: Sequence[Sequence[int]], *, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad integer rows to the longest; return the (B, T) padded rows and the mask of real positions."""
+    width = max(len(row) for row in rows)
+    padded = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for position, row in enumerate(rows):
+        padded[position, :len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[position, :len(row)] = 1
+    return padded, mask

@@ -27,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from minbert.atomic import write_text_atomic
+from minbert.data.batching import pad_rows
 from minbert.embeddings.pooling import POOLING_MODES, PoolingMode, pool
 from minbert.embeddings.st_folder import SentenceSettings, read_settings, write_settings
 from minbert.errors import ConfigError
@@ -140,17 +141,6 @@ class SentenceEncoder(nn.Module):
         write_text_atomic(folder / "special_tokens_map.json", json_text(special_tokens))
         settings = SentenceSettings(pooling=self.pooling, normalize=self.normalize, max_length=self.max_length)
         write_settings(folder, settings, hidden_size=self.dimension)
-
-
-def pad_rows(ids: Sequence[Sequence[int]], *, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad id rows to the longest; return (B, T) input ids and the mask of real tokens."""
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for position, row in enumerate(ids):
-        input_ids[position, :len(row)] = torch.tensor(row, dtype=torch.long)
-        attention_mask[position, :len(row)] = 1
-    return input_ids, attention_mask
 
 
 def json_text(value: object) -> str:

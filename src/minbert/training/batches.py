@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from minbert.data.batching import pad_rows
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 
 
@@ -45,13 +46,7 @@ def encode_texts(tokenizer: WordPieceTokenizer, texts: Sequence[str], labels: Se
 
 def collate(encoded: EncodedTexts, indices: Sequence[int], *, pad_id: int) -> Batch:
     """Pad the rows at ``indices`` to their longest; the mask marks the real tokens."""
-    rows = [encoded.ids[index] for index in indices]
-    width = max(len(row) for row in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for position, row in enumerate(rows):
-        input_ids[position, :len(row)] = torch.tensor(row, dtype=torch.long)
-        attention_mask[position, :len(row)] = 1
+    input_ids, attention_mask = pad_rows([encoded.ids[index] for index in indices], pad_id=pad_id)
     labels = None
     if encoded.labels is not None:
         labels = torch.tensor([encoded.labels[index] for index in indices], dtype=torch.long)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from minbert.data.batching import pad_rows
 from minbert.data.multitask_data import TaskExample
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 
@@ -59,15 +60,8 @@ def subsample(examples: Sequence[TaskExample], limit: int | None, *, seed: int) 
 
 def collate_examples(encoded: EncodedTask, indices: Sequence[int], *, pad_id: int) -> PairBatch:
     """Pad the rows at ``indices`` to their longest; the mask marks the real tokens."""
-    width = max(len(encoded.ids[index]) for index in indices)
-    input_ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
-    token_type_ids = torch.zeros((len(indices), width), dtype=torch.long)
-    attention_mask = torch.zeros((len(indices), width), dtype=torch.long)
-    for position, index in enumerate(indices):
-        length = len(encoded.ids[index])
-        input_ids[position, :length] = torch.tensor(encoded.ids[index], dtype=torch.long)
-        token_type_ids[position, :length] = torch.tensor(encoded.token_type_ids[index], dtype=torch.long)
-        attention_mask[position, :length] = 1
+    input_ids, attention_mask = pad_rows([encoded.ids[index] for index in indices], pad_id=pad_id)
+    token_type_ids, _ = pad_rows([encoded.token_type_ids[index] for index in indices], pad_id=0)
     targets = torch.tensor([encoded.targets[index] for index in indices], dtype=torch.float32)
     return PairBatch(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
                      targets=targets)
