@@ -10,6 +10,7 @@ from minbert import BertModel
 from minbert.cli.main import main
 from minbert.embeddings import SentenceEncoder
 from minbert.embeddings.index import default_index_path, load_or_build
+from minbert.errors import CheckpointError
 
 CORPUS = ["the movie was great fun", "a dull plot", "the plot was not bad", "awful , awful movie"]
 
@@ -131,6 +132,9 @@ def test_evaluate_sts_prints_correlations(data_dir, tiny_model_dir, capsys):
     (["search", "good", "--corpus", "CORPUS", "--top-k", "0"], "--top-k 0 is invalid"),
     (["embed", "CORPUS", "--batch-size", "0"], "--batch-size 0 is invalid"),
     (["embed", "CORPUS", "--model", "NOT_BERT"], "config.json"),
+    (["embed", "CORPUS", "--column", "text"], "--column text applies to .csv"),
+    (["similarity", "good", "\u200b"], "has no token after normalisation"),
+    (["search", "\x00", "--corpus", "CORPUS"], "has no token after normalisation"),
     (["evaluate", "--task", "sts", "--checkpoint", "x"], "--task sts takes --model DIR"),
 ])
 def test_bad_input_is_one_line(argv, message, tiny_model_dir, corpus, tmp_path, capsys):
@@ -146,3 +150,72 @@ def test_bad_input_is_one_line(argv, message, tiny_model_dir, corpus, tmp_path, 
         argv += ["--model", str(tiny_model_dir)]
 
     assert message in run_error(argv, capsys)
+
+
+def test_index_option_must_be_an_index_file(tiny_model_dir, corpus, capsys):
+    before = corpus.read_bytes()
+    error = run_error(["search", "plot", "--corpus", str(corpus), "--index", str(corpus), "--model",
+                       str(tiny_model_dir)], capsys)
+
+    assert "must end in .minbert-index.npz" in error
+    assert corpus.read_bytes() == before
+
+
+def test_index_path_that_is_a_folder_fails_before_embedding(tiny_model_dir, corpus, capsys):
+    default_index_path(corpus).mkdir()
+    error = run_error(["search", "plot", "--corpus", str(corpus), "--model", str(tiny_model_dir)], capsys)
+
+    assert "is not a regular file" in error
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 random bytes", b"\x93NUMPY not an npz"])
+def test_damaged_index_is_rebuilt(tiny_model_dir, corpus, content, caplog):
+    encoder = SentenceEncoder.from_pretrained(tiny_model_dir)
+    default_index_path(corpus).write_bytes(content)
+
+    index = load_or_build(corpus, encoder, model_folder=tiny_model_dir)
+
+    assert index.rebuilt
+    assert "not a readable minbert index" in caplog.text
+    assert not load_or_build(corpus, encoder, model_folder=tiny_model_dir).rebuilt
+
+
+def test_index_holding_plain_npy_is_rebuilt(tiny_model_dir, corpus):
+    encoder = SentenceEncoder.from_pretrained(tiny_model_dir)
+    np.save(default_index_path(corpus).open("wb"), np.zeros((4, 32), dtype=np.float32))
+
+    assert load_or_build(corpus, encoder, model_folder=tiny_model_dir).rebuilt
+
+
+def test_search_prints_one_line_per_hit(tiny_model_dir, tmp_path, capsys):
+    table = tmp_path / "cells.csv"
+    table.write_text('id,text\n1,"a dull\nplot"\n2,"great\tfun"\n', encoding="utf-8")
+
+    assert main(["search", "plot", "--corpus", str(table), "--column", "text", "--model", str(tiny_model_dir)]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert sorted(line.split("\t")[2] for line in lines) == ["a dull plot", "great fun"]
+
+
+def test_sts_rejects_out_of_range_and_constant_scores(tiny_model_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    header = "id\tsentence1\tsentence2\tsimilarity\n"
+    (data / "sts-dev.csv").write_text(header + "1\ta\tb\t3.0\n2\tc\td\t7.5\n", encoding="utf-8")
+    argv = ["evaluate", "--task", "sts", "--model", str(tiny_model_dir), "--data-dir", str(data)]
+    assert "sts-dev.csv:3: similarity 7.5 is out of range (expected 0 to 5)" in run_error(argv, capsys)
+
+    (data / "sts-dev.csv").write_text(header + "1\tgood\tbad\t3.0\n2\tfun\tdull\t3.0\n", encoding="utf-8")
+    assert "correlation is undefined" in run_error(argv, capsys)
+
+
+def test_too_long_max_seq_length_names_file(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "modules.json").write_text('[{"idx": 0, "name": "0", "path": "", '
+                                         '"type": "sentence_transformers.models.Transformer"}]')
+    (folder / "sentence_bert_config.json").write_text('{"max_seq_length": 600}')
+
+    with pytest.raises(CheckpointError, match=r"sentence_bert_config.json: max_seq_length 600 is above"):
+        SentenceEncoder.from_pretrained(folder)

@@ -13,11 +13,12 @@ from minbert.cli.main import main
 from minbert.data.multitask_data import TaskExample, load_task, parse_task_names
 from minbert.data.pairs import read_scored_pairs
 from minbert.data.splits import split_by_id
-from minbert.errors import ConfigError
+from minbert.errors import CheckpointError, ConfigError, OutputError
 from minbert.model.pretrained import load_tokenizer
 from minbert.training.multitask import (MultitaskConfig, MultitaskModel, dev_metric, predict, sample_tasks,
                                         task_loss, task_probabilities, train_multitask)
 from minbert.training.multitask_batches import collate_examples, encode_examples, subsample
+from minbert.training.checkpoint import load_classifier
 from minbert.training.multitask_checkpoint import load_multitask, save_multitask
 
 GOOD, BAD = ["good", "great", "fun"], ["bad", "awful", "dull"]
@@ -187,6 +188,24 @@ def test_checkpoint_replaces_previous_folder(tiny_model_dir, tmp_path):
     assert loaded.heads["sts"].bias.item() == 0.5
     assert torch.equal(loaded.encoder.embeddings.word.weight, second.encoder.embeddings.word.weight)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["best"]
+
+
+def test_checkpoint_never_replaces_other_folder(tiny_model_dir, tmp_path):
+    folder = tmp_path / "best"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("precious")
+    model = tiny_multitask(tiny_model_dir, tasks=("sst", "sts"))
+
+    with pytest.raises(OutputError, match="holds no multitask checkpoint"):
+        save_multitask(folder, model, load_tokenizer(tiny_model_dir), max_length=32)
+    assert (folder / "thesis.txt").read_text() == "precious"
+
+
+def test_classifier_loader_names_multitask_checkpoint(tiny_model_dir, tmp_path):
+    save_multitask(tmp_path / "best", tiny_multitask(tiny_model_dir, tasks=("sst", "sts")),
+                   load_tokenizer(tiny_model_dir), max_length=32)
+    with pytest.raises(CheckpointError, match="a multitask checkpoint"):
+        load_classifier(tmp_path / "best")
 
 
 # Data.

@@ -191,9 +191,11 @@ def test_scored_loss_on_positive_pairs_is_rejected(tiny_model_dir):
         train_sbert(encoder, train, toy_pairs(8, seed=2), SbertConfig(loss="cosent"), progress=False)
 
 
-def test_mnrl_needs_two_pairs_per_batch():
+@pytest.mark.parametrize("loss", ["mnrl", "cosent"])
+def test_in_batch_losses_need_two_pairs_per_batch(loss):
     with pytest.raises(ConfigError, match="batch_size=1"):
-        SbertConfig(loss="mnrl", batch_size=1)
+        SbertConfig(loss=loss, batch_size=1)
+    assert SbertConfig(loss="cosine", batch_size=1).batch_size == 1
 
 
 # Saving: the folder loads in sentence-transformers with the same embeddings, and replacing it is atomic.

@@ -34,6 +34,24 @@ def writable_target(path: str | Path) -> Path:
     return path
 
 
+def check_writable(path: str | Path) -> Path:
+    """Return ``writable_target(path)`` after checking that its folder can take a new file.
+
+    Raises OutputError naming the path when the nearest existing folder above
+    it is not a folder or is not writable, so that a long job can fail before
+    it starts rather than when it saves.
+    """
+    target = writable_target(path)
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write here, {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write here, no write permission in {folder}")
+    return target
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.

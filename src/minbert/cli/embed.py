@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minbert.atomic import atomic_path
+from minbert.atomic import atomic_path, check_writable
 from minbert.cli.options import add_encoder_options, check_batch_size, load_sentence_encoder
 from minbert.data.texts import read_texts
 from minbert.errors import OutputError
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path(args.file).with_suffix(".npy")
     if output.resolve() == Path(args.file).resolve():
         raise OutputError(f"--output {output} is the input file; choose another file for the embeddings")
+    check_writable(output)
     texts = read_texts(args.file, column=args.column)
     encoder, _ = load_sentence_encoder(args.model)
     embeddings = encoder.encode([text.text for text in texts], batch_size=args.batch_size,

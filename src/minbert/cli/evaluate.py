@@ -2,15 +2,17 @@
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
-from minbert.cli.options import add_column_options, add_data_dir_option, add_model_option, load_sentence_encoder
-from minbert.data.pairs import read_scored_pairs
+from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option, check_batch_size,
+                                 load_sentence_encoder)
+from minbert.data.pairs import STS_SCORE_RANGE, read_scored_pairs
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
 from minbert.embeddings.sts import evaluate_sts
-from minbert.errors import ConfigError
+from minbert.errors import ConfigError, DataError
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import load_classifier
 from minbert.training.evaluate import accuracy, predict_logits
@@ -74,9 +76,13 @@ def run_sts(args: argparse.Namespace) -> int:
     if args.checkpoint or args.file:
         raise ConfigError("--task sts takes --model DIR, not --checkpoint or --file")
     path = resolve_data_dir(args.data_dir) / STS_DEV_FILE
-    pairs = read_scored_pairs(path)
+    pairs = read_scored_pairs(path, score_range=STS_SCORE_RANGE)
+    check_batch_size(args.batch_size)
     encoder, folder = load_sentence_encoder(args.model)
     result = evaluate_sts(encoder, pairs, batch_size=args.batch_size)
+    if math.isnan(result.spearman) or math.isnan(result.pearson):
+        raise DataError(f"{path}: correlation is undefined because all gold scores, or all cosines, are equal "
+                        "(expected varied pairs)")
     if args.json:
         print(json.dumps({"file": str(path), "model": str(folder), "pairs": result.pairs,
                           "spearman": result.spearman, "pearson": result.pearson}))

@@ -24,7 +24,7 @@ from minbert.training.distributed import context_from_env
 from minbert.training.multitask import (MultitaskConfig, MultitaskEpoch, MultitaskModel, task_probabilities,
                                         train_multitask)
 from minbert.training.multitask_batches import encode_examples, subsample
-from minbert.training.multitask_checkpoint import save_multitask
+from minbert.training.multitask_checkpoint import check_replaceable, save_multitask
 
 DEFAULTS = MultitaskConfig()
 
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                           "run it as `minbert finetune --task multitask` without torchrun")
     output = Path(args.output or f"runs/multitask-{'-'.join(config.tasks)}")
     prepare_output_folder(output, model=args.model)
+    check_replaceable(output / "best")
 
     # Read and check every file before the model is loaded, so bad data fails fast.
     data_dir = resolve_data_dir(args.data_dir)

@@ -70,6 +70,9 @@ def check_batch_size(batch_size: int) -> None:
         raise ConfigError(f"--batch-size {batch_size} is invalid (expected 1 or more)")
 
 
-def check_not_blank(text: str, name: str) -> None:
+def check_not_blank(text: str, name: str, encoder: SentenceEncoder | None = None) -> None:
+    """Raise DataError when ``text`` is blank, or, given an encoder, has no token after normalisation."""
     if not text.strip():
         raise DataError(f"{name} is empty (expected some text)")
+    if encoder is not None and not encoder.tokenizer.text_to_ids(text):
+        raise DataError(f"{name} {text!r} has no token after normalisation (expected some text)")

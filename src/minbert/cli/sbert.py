@@ -16,7 +16,7 @@ from pathlib import Path
 
 from minbert.atomic import write_text_atomic
 from minbert.cli.options import add_data_dir_option, add_model_option, add_progress_option, load_sentence_encoder
-from minbert.data.pairs import ScoredPair, read_scored_pairs
+from minbert.data.pairs import STS_SCORE_RANGE, ScoredPair, read_scored_pairs
 from minbert.data.splits import split_by_id
 from minbert.data.tasks import resolve_data_dir
 from minbert.embeddings.encoder import SentenceEncoder
@@ -87,9 +87,9 @@ def read_data(data: str, data_dir: Path) -> tuple[list[ScoredPair], list[ScoredP
     for path in paths.values():
         if not path.is_file():
             raise DataError(f"{path}: file not found (expected it in the data folder {data_dir})")
-    dev = read_scored_pairs(paths[STS_DEV_FILE])
+    dev = read_scored_pairs(paths[STS_DEV_FILE], score_range=STS_SCORE_RANGE)
     if data == "sts":
-        return read_scored_pairs(paths[STS_TRAIN_FILE]), dev
+        return read_scored_pairs(paths[STS_TRAIN_FILE], score_range=STS_SCORE_RANGE), dev
 
     quora = read_scored_pairs(paths[QUORA_FILE], score_column="is_duplicate", id_column="id",
                               skip_missing_scores=True)

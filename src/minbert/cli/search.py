@@ -33,11 +33,14 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k {args.top_k} is invalid (expected 1 or more)")
     encoder, folder = load_sentence_encoder(args.model)
+    check_not_blank(args.query, "the query", encoder)
     index_path = Path(args.index) if args.index else default_index_path(args.corpus)
     index = load_or_build(args.corpus, encoder, model_folder=folder, column=args.column, index_path=index_path,
                           batch_size=args.batch_size, show_progress=None if args.progress else False)
     if index.rebuilt:
         print(f"indexed {len(index.texts)} texts into {index_path}", file=sys.stderr)
     for hit in search(index, encoder.encode(args.query, normalize=True), top_k=args.top_k):
-        print(f"{hit.score:.4f}\t{hit.text.line}\t{hit.text.text}")
+        # A table cell may hold tabs and line breaks; print them as spaces to keep one hit per line.
+        text = " ".join(hit.text.text.split())
+        print(f"{hit.score:.4f}\t{hit.text.line}\t{text}")
     return 0

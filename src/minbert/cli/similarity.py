@@ -22,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
     check_not_blank(args.first, "TEXT_A")
     check_not_blank(args.second, "TEXT_B")
     encoder, _ = load_sentence_encoder(args.model)
+    check_not_blank(args.first, "TEXT_A", encoder)
+    check_not_blank(args.second, "TEXT_B", encoder)
     first, second = encoder.encode([args.first, args.second], normalize=True)
     print(f"{float(np.dot(first, second)):.4f}")
     return 0

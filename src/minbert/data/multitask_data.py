@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from minbert.data.pairs import read_scored_pairs
+from minbert.data.pairs import STS_SCORE_RANGE, read_scored_pairs
 from minbert.data.readers import read_labelled
 from minbert.data.splits import QUORA_DEV_FRACTION, split_by_id
 from minbert.errors import ConfigError, DataError
@@ -108,8 +108,5 @@ def _read_quora(path: Path) -> TaskData:
 
 
 def _read_sts(path: Path) -> list[TaskExample]:
-    pairs = read_scored_pairs(path, score_column="similarity")
-    for pair in pairs:
-        if not 0.0 <= pair.score <= 5.0:
-            raise DataError(f"{path}:{pair.line}: similarity {pair.score:g} is out of range (expected 0 to 5)")
+    pairs = read_scored_pairs(path, score_column="similarity", score_range=STS_SCORE_RANGE)
     return [TaskExample(first=pair.first, second=pair.second, target=pair.score) for pair in pairs]

@@ -17,6 +17,8 @@ from minbert.errors import DataError
 
 logger = logging.getLogger(__name__)
 
+STS_SCORE_RANGE = (0.0, 5.0)
+
 
 @dataclass(frozen=True)
 class ScoredPair:
@@ -37,12 +39,14 @@ def read_scored_pairs(
     score_column: str = "similarity",
     id_column: str | None = None,
     skip_missing_scores: bool = False,
+    score_range: tuple[float, float] | None = None,
 ) -> list[ScoredPair]:
     """Read every pair of ``path``, checking texts and scores.
 
     Raises DataError naming the file and line for an empty text, a score that
     is not a finite number (an empty score too, unless
-    ``skip_missing_scores``), a missing column, and a file without pairs.
+    ``skip_missing_scores``) or lies outside ``score_range``, a missing
+    column, and a file without pairs.
     """
     columns = [first_column, second_column, score_column] + ([id_column] if id_column else [])
     pairs = []
@@ -55,8 +59,11 @@ def read_scored_pairs(
         for column in (first_column, second_column):
             if not row[column].strip():
                 raise DataError(f"{path}:{line}: empty text in column {column!r} (expected a non-empty string)")
-        pairs.append(ScoredPair(first=row[first_column], second=row[second_column],
-                                score=_parse_score(value, location=f"{path}:{line}", column=score_column),
+        score = _parse_score(value, location=f"{path}:{line}", column=score_column)
+        if score_range is not None and not score_range[0] <= score <= score_range[1]:
+            raise DataError(f"{path}:{line}: {score_column} {value} is out of range "
+                            f"(expected {score_range[0]:g} to {score_range[1]:g})")
+        pairs.append(ScoredPair(first=row[first_column], second=row[second_column], score=score,
                                 id=row[id_column] if id_column else "", line=line))
     if skipped:
         logger.warning("%s: skipped %d rows with an empty %r", path, skipped, score_column)

@@ -38,6 +38,9 @@ def read_texts(path: str | Path, *, column: str | None = None) -> list[TextLine]
         texts = [TextLine(text=row[column], line=line) for line, row in read_table(path, columns=[column])
                  if row[column].strip()]
     else:
+        if column is not None:
+            raise DataError(f"{path}: --column {column} applies to .csv, .tsv, .jsonl and .json files only "
+                            "(a file of another kind is read as one text per line)")
         if path.is_dir():
             raise DataError(f"{path}: is a folder (expected a text file with one text per line)")
         try:

@@ -30,7 +30,7 @@ from minbert.atomic import write_text_atomic
 from minbert.data.batching import pad_rows
 from minbert.embeddings.pooling import POOLING_MODES, PoolingMode, pool
 from minbert.embeddings.st_folder import SentenceSettings, read_settings, write_settings
-from minbert.errors import ConfigError
+from minbert.errors import CheckpointError, ConfigError
 from minbert.model.bert import BertModel
 from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
@@ -68,6 +68,10 @@ class SentenceEncoder(nn.Module):
         tokenizer = load_tokenizer(folder)
         check_vocab_fits(tokenizer, encoder.config.vocab_size, folder=folder)
         settings = read_settings(folder)
+        limit = encoder.config.max_position_embeddings
+        if settings.max_length is not None and settings.max_length > limit:
+            raise CheckpointError(f"{folder / 'sentence_bert_config.json'}: max_seq_length {settings.max_length} "
+                                  f"is above the model's {limit} positions (config.json)")
         normalize = True if settings.normalize is None else settings.normalize
         return cls(encoder, tokenizer, pooling=settings.pooling, normalize=normalize,
                    max_length=settings.max_length)

@@ -10,7 +10,11 @@ record of what they were computed from:
 
 ``load_or_build`` reuses the stored embeddings only when that record equals
 the current one, so an edited corpus or a retrained model always rebuilds
-the index, and a stale index is never used. Scores are cosine similarities.
+the index, and a stale index is never used. A file that cannot be read as
+an index is rebuilt as well. To keep that from replacing a user's file, an
+index file's name must end in ``.minbert-index.npz`` and must not be the
+corpus, and the target is checked for writing before any text is embedded.
+Scores are cosine similarities.
 """
 
 import hashlib
@@ -22,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from minbert.atomic import atomic_path
+from minbert.atomic import atomic_path, check_writable, writable_target
 from minbert.data.texts import TextLine, read_texts
 from minbert.embeddings.encoder import SentenceEncoder
+from minbert.errors import OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +80,7 @@ def load_or_build(corpus: str | Path, encoder: SentenceEncoder, *, model_folder:
     corpus = Path(corpus)
     index_path = default_index_path(corpus) if index_path is None else Path(index_path)
     texts = read_texts(corpus, column=column)
+    check_index_path(index_path, corpus=corpus)
     record = {"format": INDEX_FORMAT, "corpus_sha256": file_sha256(corpus), "column": column,
               "texts": len(texts), "model": model_fingerprint(Path(model_folder), encoder)}
 
@@ -103,16 +109,34 @@ def search(index: SearchIndex, query_embedding: np.ndarray, *, top_k: int) -> li
     return [Hit(text=index.texts[position], score=float(scores[position])) for position in order]
 
 
+def check_index_path(index_path: Path, *, corpus: Path) -> None:
+    """Raise OutputError unless ``index_path`` is an index file name that can be written, other than the corpus."""
+    if not index_path.name.endswith(INDEX_SUFFIX):
+        raise OutputError(f"--index {index_path}: an index file name must end in {INDEX_SUFFIX}, "
+                          "so that no other file is replaced")
+    target = writable_target(index_path)
+    if target.exists() and target.resolve() == corpus.resolve():
+        raise OutputError(f"--index {index_path} is the corpus file; choose another index file")
+    try:
+        check_writable(index_path)
+    except OutputError as error:
+        raise OutputError(f"{error}; pass --index PATH in a writable folder") from None
+
+
 def _read_index(path: Path) -> tuple[dict, np.ndarray] | None:
-    """Return the stored record and embeddings, or None when the file is missing or unreadable."""
+    """Return the stored record and embeddings, or None when the file is missing or is not an index."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as stored:
-            return json.loads(str(stored["record"])), stored["embeddings"]
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
-        logger.warning("%s: unreadable index (%s); rebuilding it", path, error)
-        return None
+            record, embeddings = json.loads(str(stored["record"])), stored["embeddings"]
+        if isinstance(record, dict) and embeddings.ndim == 2:
+            return record, embeddings
+    # A damaged file can fail in many ways inside numpy and zipfile; any of them means "rebuild".
+    except Exception:  # noqa: BLE001
+        pass
+    logger.warning("%s: not a readable minbert index; rebuilding it", path)
+    return None
 
 
 def _what_changed(old: dict, new: dict) -> str:

@@ -76,6 +76,10 @@ def load_classifier(folder: str | Path) -> tuple[SentenceClassifier, WordPieceTo
     entry = raw["minbert"]
     if not isinstance(entry, dict):
         raise CheckpointError(f"{config_file}: the 'minbert' entry must be a JSON object")
+    if entry.get("pair_encoding") == "cross" and "tasks" in entry:
+        raise CheckpointError(f"{config_file}: a multitask checkpoint (minbert finetune --task multitask), not a "
+                              "single-task classifier; its encoder loads with --model "
+                              f"{folder}, and its dev metrics are in the metrics.json beside it")
     missing = [key for key in ("label_names", "pooling", "max_length", "task") if key not in entry]
     if missing:
         raise CheckpointError(f"{config_file}: the 'minbert' entry lacks {', '.join(missing)}")

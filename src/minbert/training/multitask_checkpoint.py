@@ -64,13 +64,35 @@ def _write_folder(folder: Path, model: MultitaskModel, tokenizer: WordPieceToken
     write_safetensors(state, folder / "model.safetensors")
 
 
-def _swap_into_place(new: Path, target: Path) -> None:
-    """Rename ``new`` onto ``target``. An existing ``target`` is moved aside first, then deleted."""
+def is_multitask_checkpoint(folder: Path) -> bool:
+    """Whether ``folder`` holds a config.json written by ``save_multitask``."""
+    try:
+        entry = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("minbert")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(entry, dict) and entry.get("pair_encoding") == "cross" and "tasks" in entry
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise OutputError when ``target`` exists but is not an empty folder or a multitask checkpoint.
+
+    Saving replaces the whole folder, so this keeps a wrong --output from deleting other files.
+    """
     if not target.exists():
-        os.rename(new, target)
         return
     if not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder; cannot save the checkpoint there")
+    if any(target.iterdir()) and not is_multitask_checkpoint(target):
+        raise OutputError(f"{target}: folder is not empty and holds no multitask checkpoint; "
+                          "choose another --output, since saving would replace the whole folder")
+
+
+def _swap_into_place(new: Path, target: Path) -> None:
+    """Rename ``new`` onto ``target``. An existing ``target`` is moved aside first, then deleted."""
+    check_replaceable(target)
+    if not target.exists():
+        os.rename(new, target)
+        return
     # rename(2) replaces an empty folder, so the aside name is reserved by mkdtemp.
     aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old"))
     os.rename(target, aside)

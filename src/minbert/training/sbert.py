@@ -69,7 +69,8 @@ class SbertConfig:
             raise ConfigError(f"loss {self.loss!r} is not supported (expected one of {', '.join(SBERT_LOSSES)})")
         if self.epochs < 1:
             raise ConfigError(f"epochs={self.epochs} is invalid (expected 1 or more)")
-        minimum_batch = 2 if self.loss == "mnrl" else 1
+        # CoSENT compares the pairs of a batch with each other and MNRL uses them as negatives.
+        minimum_batch = 1 if self.loss == "cosine" else 2
         if self.batch_size < minimum_batch:
             raise ConfigError(f"batch_size={self.batch_size} is invalid for loss {self.loss!r} "
                               f"(expected {minimum_batch} or more)")
