@@ -30,7 +30,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="minbert",
-        description="BERT from scratch: fine-tune, evaluate and predict with pretrained BERT checkpoints.",
+        description="BERT and the NLP around it, from scratch: fine-tune and evaluate BERT classifiers, "
+                    "embed, compare and search sentences, train sentence encoders and tokenizers, and score "
+                    "text with BLEU, ROUGE and perplexity.",
     )
     parser.add_argument("--version", action="version", version=f"minbert {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details (INFO level)")
