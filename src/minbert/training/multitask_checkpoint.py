@@ -65,7 +65,7 @@ def _write_folder(folder: Path, model: MultitaskModel, tokenizer: WordPieceToken
 
 
 def is_multitask_checkpoint(folder: Path) -> bool:
-    """Whether ``folder`` holds a config.json written by ``save_multitask``."""
+    """Return whether ``folder`` has a config.json written by ``save_multitask``."""
     try:
         entry = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("minbert")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
@@ -83,7 +83,7 @@ def check_replaceable(target: Path) -> None:
     if not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder; cannot save the checkpoint there")
     if any(target.iterdir()) and not is_multitask_checkpoint(target):
-        raise OutputError(f"{target}: folder is not empty and holds no multitask checkpoint; "
+        raise OutputError(f"{target}: folder is not empty and contains no multitask checkpoint; "
                           "choose another --output, since saving would replace the whole folder")
 
 
