@@ -12,7 +12,7 @@ from minbert.cli.main import main
 from minbert.data.pairs import ScoredPair
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.errors import ConfigError, OutputError
-from minbert.training.finetune import TrainingError
+from minbert.training.update import TrainingError
 from minbert.training.sbert import SbertConfig, encode_pairs, save_encoder_atomic, train_sbert
 from minbert.training.sbert_losses import (cosent_loss, cosine_similarity_loss, multiple_negatives_ranking_loss,
                                            sbert_loss)

@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from minbert.data.batching import bucket_batches
-from minbert.errors import MinbertError
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import EncodedTexts, collate
@@ -34,12 +33,9 @@ from minbert.training.config import FinetuneConfig
 from minbert.training.distributed import (DistributedContext, average_across_ranks, broadcast_from_main,
                                           check_config, shard_batch, wait_for_all, wrap_model)
 from minbert.training.evaluate import accuracy, apply_in_batches, predict_logits
+from minbert.training.update import apply_update, check_finite_loss
 
 logger = logging.getLogger(__name__)
-
-
-class TrainingError(MinbertError):
-    """Training cannot go on, for example because the loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -159,19 +155,9 @@ def finetune(
             loss = F.cross_entropy(logits, batch_labels) * shard.loss_scale
             # Every rank gets the mean loss of the whole batch, so a non-finite loss stops all of them together.
             batch_loss = average_across_ranks(loss.detach(), context)
-            if not torch.isfinite(batch_loss):
-                raise TrainingError(
-                    f"training diverged: the loss is {batch_loss.item()} at epoch {epoch}, batch {batch_number}; "
-                    f"try a smaller learning rate than lr={config.lr:g} (the last saved checkpoint is unchanged)"
-                )
-
-            # Update.
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
+            check_finite_loss(batch_loss, name="loss", where=f"epoch {epoch}, batch {batch_number}", lr=config.lr,
+                              saved="checkpoint")
+            apply_update(loss, optimizer, scheduler, trainable, max_grad_norm=config.max_grad_norm)
 
             seen += len(indices)
             loss_sum += batch_loss.item() * len(indices)

@@ -60,8 +60,8 @@ from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.classifier import POOLINGS, Pooling, cls_pool
 from minbert.training.config import FinetuneConfig
-from minbert.training.finetune import TrainingError
 from minbert.training.multitask_batches import EncodedTask, collate_examples
+from minbert.training.update import apply_update, check_finite_loss
 
 logger = logging.getLogger(__name__)
 
@@ -282,19 +282,10 @@ def _train_epoch(model: MultitaskModel, train: Mapping[str, EncodedTask], stream
         batch = collate_examples(train[task], streams[task].next(), pad_id=pad_id)
         output = model(task, batch.input_ids, batch.attention_mask, batch.token_type_ids)
         loss = task_loss(task, output, batch.targets)
-        if not torch.isfinite(loss):
-            raise TrainingError(
-                f"training diverged: the {task} loss is {loss.item()} at epoch {epoch}, step {step}; "
-                f"try a smaller learning rate than lr={config.lr:g} (the last saved checkpoint is unchanged)"
-            )
-
-        # Update: the shared encoder and this task's head get gradients; the other heads get none.
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
+        check_finite_loss(loss, name=f"{task} loss", where=f"epoch {epoch}, step {step}", lr=config.lr,
+                          saved="checkpoint")
+        # The shared encoder and this task's head get gradients; the other heads get none.
+        apply_update(loss, optimizer, scheduler, model.parameters(), max_grad_norm=config.max_grad_norm)
 
         loss_sums[task] += loss.item()
         step_counts[task] += 1

@@ -39,8 +39,8 @@ from minbert.embeddings.sts import StsResult, evaluate_sts
 from minbert.errors import ConfigError, OutputError
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
-from minbert.training.finetune import TrainingError
 from minbert.training.sbert_losses import DEFAULT_SCALE, SBERT_LOSSES, SCORED_LOSSES, SbertLoss, sbert_loss
+from minbert.training.update import apply_update, check_finite_loss
 
 logger = logging.getLogger(__name__)
 
@@ -173,19 +173,9 @@ def train_sbert(
         started, seen, loss_sum = time.perf_counter(), 0, 0.0
         for batch_number, indices in enumerate(bar, start=1):
             loss = batch_loss(encoder, train, indices, config)
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"training diverged: the loss is {loss.item()} at epoch {epoch}, batch {batch_number}; "
-                    f"try a smaller learning rate than lr={config.lr:g} (the last saved model is unchanged)"
-                )
-
-            # Update.
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
+            check_finite_loss(loss, name="loss", where=f"epoch {epoch}, batch {batch_number}", lr=config.lr,
+                              saved="model")
+            apply_update(loss, optimizer, scheduler, parameters, max_grad_norm=config.max_grad_norm)
             steps_done += 1
 
             seen += len(indices)
