@@ -1,7 +1,8 @@
 """Sentence embedding throughput: ``SentenceEncoder.encode`` against sentence-transformers' ``encode``.
 
 Both run in this process on the same folder (all-MiniLM-L6-v2 by default),
-on every SST train sentence, batch 32, normalised as the model folder says.
+on every SST train sentence, batch 32, normalised as the model folder's settings
+specify.
 Each side is timed ``--repeats`` times, alternating, and the best time
 counts. Prints sentences per second, the ratio, the largest difference
 between the two embeddings, the peak memory of each, and the achieved

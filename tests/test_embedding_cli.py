@@ -161,7 +161,7 @@ def test_index_option_must_be_an_index_file(tiny_model_dir, corpus, capsys):
     assert corpus.read_bytes() == before
 
 
-def test_index_path_that_is_a_folder_fails_before_embedding(tiny_model_dir, corpus, capsys):
+def test_index_folder_rejected_before_embedding(tiny_model_dir, corpus, capsys):
     default_index_path(corpus).mkdir()
     error = run_error(["search", "plot", "--corpus", str(corpus), "--model", str(tiny_model_dir)], capsys)
 

@@ -182,7 +182,7 @@ def tokens_per_word_of_tokenizers_trainer(training: list[str], held_out: list[st
     return num_tokens / sum(len(basic_tokenize(text)) for text in held_out)
 
 
-def test_default_score_splits_held_out_text_like_tokenizers_trainer(data_dir):
+def test_default_score_tokens_per_word(data_dir):
     training = read_sentences(data_dir / "ids-sst-train.csv", 10_000)
     held_out = read_sentences(data_dir / "ids-sst-dev.csv", 2000)
     num_words = sum(len(basic_tokenize(text)) for text in held_out)

@@ -18,16 +18,16 @@ Legend: B batch, T tokens, M texts, C hidden size.
 """
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from minbert.atomic import write_text_atomic
-from minbert.data.batching import pad_rows
+from minbert.data.batching import apply_in_batches, pad_rows
 from minbert.embeddings.pooling import POOLING_MODES, PoolingMode, pool
 from minbert.embeddings.st_folder import SentenceSettings, read_settings, write_settings
 from minbert.errors import CheckpointError, ConfigError
@@ -111,17 +111,17 @@ class SentenceEncoder(nn.Module):
         ids = self.tokenize([texts] if single else texts)
         normalize = self.normalize if normalize is None else normalize
 
-        embeddings = torch.empty(len(ids), self.dimension)
-        order = sorted(range(len(ids)), key=lambda index: -len(ids[index]))
-        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
         if show_progress is None:
-            show_progress = len(batches) >= PROGRESS_MIN_BATCHES
+            show_progress = len(ids) >= PROGRESS_MIN_BATCHES * batch_size and sys.stderr.isatty()
+
+        def pooled(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return pool(self.encoder.encode_packed(input_ids, attention_mask), self.pooling)
+
         was_training = self.training
         self.eval()
-        for batch in tqdm(batches, desc="Embedding", unit="batch", disable=None if show_progress else True):
-            input_ids, attention_mask = pad_rows([ids[index] for index in batch], pad_id=self.tokenizer.pad_token_id)
-            pooled = pool(self.encoder.encode_packed(input_ids, attention_mask), self.pooling)
-            embeddings[torch.tensor(batch)] = pooled.float()
+        embeddings = apply_in_batches(pooled, ids, width=self.dimension, batch_size=batch_size,
+                                      pad_id=self.tokenizer.pad_token_id, progress=show_progress,
+                                      description="Embedding")
         self.train(was_training)
         if normalize:
             embeddings = nn.functional.normalize(embeddings, p=2.0, dim=1)

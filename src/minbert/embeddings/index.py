@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minbert.atomic import atomic_path, check_writable, writable_target
+from minbert.atomic import atomic_path, check_writable
 from minbert.data.texts import TextLine, read_texts
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.errors import OutputError
@@ -114,13 +114,12 @@ def check_index_path(index_path: Path, *, corpus: Path) -> None:
     if not index_path.name.endswith(INDEX_SUFFIX):
         raise OutputError(f"--index {index_path}: an index file name must end in {INDEX_SUFFIX}, "
                           "so that no other file is replaced")
-    target = writable_target(index_path)
-    if target.exists() and target.resolve() == corpus.resolve():
-        raise OutputError(f"--index {index_path} is the corpus file; choose another index file")
     try:
-        check_writable(index_path)
+        target = check_writable(index_path)
     except OutputError as error:
         raise OutputError(f"{error}; pass --index PATH in a writable folder") from None
+    if target.exists() and target.resolve() == corpus.resolve():
+        raise OutputError(f"--index {index_path} is the corpus file; choose another index file")
 
 
 def _read_index(path: Path) -> tuple[dict, np.ndarray] | None:

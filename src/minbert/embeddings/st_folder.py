@@ -43,7 +43,7 @@ UNSUPPORTED_FLAGS = ("pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weighted
 
 @dataclass(frozen=True)
 class SentenceSettings:
-    """How a folder's token states become a sentence embedding; None where the folder does not say."""
+    """Settings that turn a folder's token states into a sentence embedding; None where the folder has none."""
 
     pooling: PoolingMode = "mean"
     normalize: bool | None = None
@@ -120,8 +120,13 @@ def _read_pooling(config_file: Path) -> PoolingMode:
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_file}: expected a JSON object")
     if "pooling_mode" in config:
-        modes = config["pooling_mode"]
-        modes = [modes] if isinstance(modes, str) else list(modes) if isinstance(modes, list) else [repr(modes)]
+        value = config["pooling_mode"]
+        if isinstance(value, str):
+            modes = [value]
+        elif isinstance(value, list):
+            modes = list(value)
+        else:
+            modes = [repr(value)]
     else:
         modes = [mode for mode, flag in POOLING_FLAGS.items() if config.get(flag)]
         modes += [flag for flag in UNSUPPORTED_FLAGS if config.get(flag)]

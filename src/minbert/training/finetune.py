@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from minbert.data.batching import bucket_batches
+from minbert.data.batching import apply_in_batches, bucket_batches
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import EncodedTexts, collate
@@ -32,7 +32,7 @@ from minbert.training.classifier import SentenceClassifier
 from minbert.training.config import FinetuneConfig
 from minbert.training.distributed import (DistributedContext, average_across_ranks, broadcast_from_main,
                                           check_config, shard_batch, wait_for_all, wrap_model)
-from minbert.training.evaluate import accuracy, apply_in_batches, predict_logits
+from minbert.training.evaluate import accuracy, predict_logits
 from minbert.training.update import apply_update, check_finite_loss
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def compute_representations(model: SentenceClassifier, encoded: EncodedTexts, *,
                             pad_id: int, progress: bool, description: str) -> torch.Tensor:
     """Return the (M, C) sentence representations of all texts, in input order, encoder in eval mode."""
     model.eval()
-    return apply_in_batches(model.represent, encoded, width=model.encoder.config.hidden_size,
+    return apply_in_batches(model.represent, encoded.ids, width=model.encoder.config.hidden_size,
                             batch_size=batch_size, pad_id=pad_id, progress=progress, description=description)
 
 

@@ -21,7 +21,7 @@ Task sampling: each step trains on one batch of one task, drawn with
 On the full train sets (SST 8,544, Quora 18,216, STS 6,040) this gives
 0.30, 0.44 and 0.25. Sampling in proportion to n_t would give Quora 0.56 of
 the steps and STS 0.18. Uniform sampling would train the small tasks for
-several passes while Quora sees a third of its data. The square root lies
+several passes while Quora trains on a third of its data. The square root lies
 between the two. An epoch has as many steps as one pass over every train set
 would take, sum_t ceil(n_t / B), so tasks of equal size get one pass each in
 expectation. The task of each step comes from NumPy's PCG64 seeded with
