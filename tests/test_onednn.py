@@ -49,3 +49,14 @@ def test_disabled_flag_uses_torch(layer, monkeypatch):
     with torch.no_grad():
         onednn.linear(layer, torch.randn(3, 48))
     assert "_onednn_weight" not in layer.__dict__
+
+
+def test_inference_mode_weight_uses_torch():
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        inference_layer = nn.Linear(48, 80)
+        x = torch.randn(6, 48)
+        output = onednn.linear_gelu(inference_layer, x)
+
+        torch.testing.assert_close(output, F.gelu(inference_layer(x)))
+    assert "_onednn_weight" not in inference_layer.__dict__

@@ -21,9 +21,11 @@ POOLING_MODES: tuple[str, ...] = PoolingMode.__args__
 def mean_pool(states: PackedStates) -> torch.Tensor:
     """(N, C) packed states -> (B, C) mean over each row's real tokens (zeros for an empty row)."""
     packing = states.packing
-    sums = states.hidden.new_zeros(packing.batch_size, states.hidden.shape[1])
-    sums = sums.index_add(0, packing.batch_index, states.hidden)            # (B, C)
-    return sums / packing.lengths.clamp(min=1).unsqueeze(1).to(sums.dtype)
+    # One matrix multiply by the (B, N) averaging weights: faster on CPU than adding the N rows one by one.
+    share = 1.0 / packing.lengths.clamp(min=1).to(states.hidden.dtype)    # (B,)
+    weights = states.hidden.new_zeros(packing.batch_size, packing.num_tokens)
+    weights[packing.batch_index, torch.arange(packing.num_tokens)] = share[packing.batch_index]
+    return weights @ states.hidden                                          # (B, C)
 
 
 def first_token_pool(states: PackedStates) -> torch.Tensor:

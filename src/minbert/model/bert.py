@@ -4,8 +4,8 @@
     h_l = EncoderLayer(h_{l-1}),  l = 1..L        (post-LN, see ``layers``)
     pooler_output = tanh(W h_L[CLS] + b)
 
-The dense layers run on the real tokens only (``packing``), so padding costs
-nothing but the attention scores. Loads any Hugging Face BERT folder and must
+The dense layers run on the real tokens only (``packing``); padding costs
+only inside attention, where rows of similar length are padded to the longest. Loads any Hugging Face BERT folder and must
 match transformers' ``BertModel`` within 1e-5 in eval mode, padded positions
 excluded (which hold zeros here, and arbitrary values in transformers).
 

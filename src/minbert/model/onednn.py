@@ -17,8 +17,10 @@ rebuilt when the weight changes (torch bumps a tensor's version counter on
 every in-place update, an optimiser step or ``load_state_dict`` included).
 
 Every function falls back to plain torch when gradients are on, when the
-input is not a 2-D float32 CPU tensor, when torch was built without oneDNN,
-or when ``ENABLED`` is False (the tests switch it off to compare).
+input is not a 2-D float32 CPU tensor, when the weight was created under
+``torch.inference_mode`` (it has no version counter to detect changes), when
+torch was built without oneDNN, or when ``ENABLED`` is False (the tests
+switch it off to compare).
 """
 
 import torch
@@ -41,8 +43,11 @@ _OPS = _find_ops()
 
 
 def _usable(layer: nn.Linear, x: torch.Tensor) -> bool:
+    weight = layer.weight
+    # A weight created under torch.inference_mode has no version counter, so a cached copy could go stale.
     return (ENABLED and _OPS is not None and not torch.is_grad_enabled() and x.dim() == 2 and x.shape[0] > 0
-            and x.dtype == torch.float32 and x.device.type == "cpu" and layer.weight.dtype == torch.float32)
+            and x.dtype == torch.float32 and x.device.type == "cpu" and weight.dtype == torch.float32
+            and not weight.is_inference())
 
 
 def _packed_weight(layer: nn.Linear) -> torch.Tensor:
