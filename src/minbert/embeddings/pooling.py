@@ -24,7 +24,7 @@ def mean_pool(states: PackedStates) -> torch.Tensor:
     # One matrix multiply by the (B, N) averaging weights: faster on CPU than adding the N rows one by one.
     share = 1.0 / packing.lengths.clamp(min=1).to(states.hidden.dtype)    # (B,)
     weights = states.hidden.new_zeros(packing.batch_size, packing.num_tokens)
-    weights[packing.batch_index, torch.arange(packing.num_tokens)] = share[packing.batch_index]
+    weights[packing.batch_index, torch.arange(packing.num_tokens, device=weights.device)] = share[packing.batch_index]
     return weights @ states.hidden                                          # (B, C)
 
 

@@ -76,7 +76,8 @@ class Packing:
         positions = sorted_flat - sorted_row * T
         batch_index = order[sorted_row]
 
-        groups, slot_source, token_slot = _attention_groups(lengths[order].tolist(), dtype=dtype)
+        groups, slot_source, token_slot = _attention_groups(lengths[order].tolist(), dtype=dtype,
+                                                            device=attention_mask.device)
         return cls(batch_size=B, seq_len=T, token_index=batch_index * T + positions, batch_index=batch_index,
                    positions=positions, lengths=lengths, groups=groups, slot_source=slot_source,
                    token_slot=token_slot)
@@ -104,7 +105,7 @@ class Packing:
         return flat.reshape(self.batch_size, self.seq_len, *packed.shape[1:])
 
 
-def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype
+def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype, device: torch.device
                       ) -> tuple[tuple[AttentionGroup, ...], torch.Tensor | None, torch.Tensor | None]:
     """Cut rows sorted by decreasing length into groups of similar length.
 
@@ -124,7 +125,8 @@ def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype
             key_mask = None
             if lengths[-1] < seq_len:
                 # A finite minimum keeps the padded query rows free of NaN.
-                is_padding = torch.arange(seq_len)[None, :] >= torch.tensor(lengths)[:, None]  # (rows, seq_len)
+                is_padding = (torch.arange(seq_len, device=device)[None, :]
+                              >= torch.tensor(lengths, device=device)[:, None])             # (rows, seq_len)
                 key_mask = (is_padding.to(dtype) * torch.finfo(dtype).min)[:, None, None, :]   # (rows, 1, 1, seq_len)
             groups.append(AttentionGroup(start=slots, end=slots + rows * seq_len, rows=rows, seq_len=seq_len,
                                          key_mask=key_mask))
@@ -139,8 +141,8 @@ def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype
     token_slot = []
     token = 0
     for group, lengths in zip(groups, group_lengths):
-        columns = torch.arange(group.seq_len)[None, :]                               # (1, seq_len)
-        row_length = torch.tensor(lengths)[:, None]                                  # (rows, 1)
+        columns = torch.arange(group.seq_len, device=device)[None, :]                # (1, seq_len)
+        row_length = torch.tensor(lengths, device=device)[:, None]                   # (rows, 1)
         row_start = token + torch.cumsum(row_length, dim=0) - row_length             # (rows, 1)
         slot_source.append((row_start + torch.where(columns < row_length, columns, 0)).reshape(-1))
         is_real = (columns < row_length).reshape(-1)
