@@ -12,6 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from conftest import toy_sentiment_rows, write_tsv
 from minbert.cli.main import main
+from minbert.cli.options import naming_flags
+from minbert.errors import ConfigError, ParameterError
 from minbert.training.checkpoint import load_classifier
 
 
@@ -123,6 +125,38 @@ def test_max_length_above_model_limit(tiny_model_dir, toy_files, tmp_path, capsy
     line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--max-length", "129"), capsys)
     assert "--max-length 129" in line
     assert "128" in line
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--batch-size", "0"], "--batch-size 0 is invalid (expected 1 or more)"),
+    (["--lr", "0"], "--lr 0.0 is invalid (expected a finite number greater than 0)"),
+    (["--lr", "inf"], "--lr inf is invalid (expected a finite number greater than 0)"),
+    (["--epochs", "0"], "--epochs 0 is invalid (expected 1 or more)"),
+    (["--max-length", "2"], "--max-length 2 is invalid (expected 3 or more"),
+    (["--warmup-ratio", "1"], "--warmup-ratio 1.0 is invalid (expected at least 0 and below 1)"),
+    (["--dropout", "-0.5"], "--dropout -0.5 is invalid (expected at least 0 and below 1)"),
+    (["--weight-decay", "nan"], "--weight-decay nan is invalid (expected a finite number of at least 0)"),
+    (["--seed", "-1"], "--seed -1 is invalid (expected 0 to 2**63 - 1)"),
+])
+def test_finetune_option_error_names_flag(tiny_model_dir, toy_files, tmp_path, capsys, extra, expected):
+    train, dev = toy_files
+    line = run_error(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", *extra), capsys)
+    assert line.startswith(f"minbert finetune: error: {expected}")
+    field = extra[0].removeprefix("--").replace("-", "_")
+    assert f"{field}=" not in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_naming_flags_rewrites_listed_parameters_only():
+    with pytest.raises(ConfigError) as caught:
+        with naming_flags({"text": "--text"}):
+            raise ParameterError("text", "two words", "is invalid (expected one word)")
+    assert str(caught.value) == "--text 'two words' is invalid (expected one word)"
+    assert not isinstance(caught.value, ParameterError)
+
+    with pytest.raises(ParameterError, match=r"^max_grad_norm=-1.0 is invalid"):
+        with naming_flags({"text": "--text"}):
+            raise ParameterError("max_grad_norm", -1.0, "is invalid (expected 0 or more)")
 
 
 def test_no_data_folder(monkeypatch, capsys):
@@ -237,6 +271,18 @@ def trained_checkpoint(tiny_model_dir, toy_files, tmp_path_factory):
     output = tmp_path_factory.mktemp("checkpoint")
     assert main(finetune_args(tiny_model_dir, train, dev, output, "--epochs", "1")) == 0
     return output
+
+
+def test_predict_and_evaluate_reject_batch_size(trained_checkpoint, toy_files, tmp_path, capsys):
+    _, dev = toy_files
+    capsys.readouterr()
+    predict = ["predict", "--checkpoint", str(trained_checkpoint), "--input", str(dev),
+               "--output", str(tmp_path / "predictions.csv"), "--batch-size", "0"]
+    evaluate = ["evaluate", "--checkpoint", str(trained_checkpoint), "--file", str(dev), "--batch-size", "0"]
+
+    assert run_error(predict, capsys) == "minbert predict: error: --batch-size 0 is invalid (expected 1 or more)"
+    assert run_error(evaluate, capsys) == "minbert evaluate: error: --batch-size 0 is invalid (expected 1 or more)"
+    assert not (tmp_path / "predictions.csv").exists()
 
 
 def test_predict_refuses_device_and_input(trained_checkpoint, toy_files, capsys):

@@ -146,7 +146,9 @@ def test_file_not_utf8(text_files, tmp_path, capsys):
 @pytest.mark.parametrize("extra, fragment", [
     (["--tokenize", "moses"], "'moses'"),
     (["--smooth-method", "laplace"], "'laplace'"),
-    (["--max-ngram-order", "0"], "max_ngram_order=0"),
+    (["--max-ngram-order", "0"], "--max-ngram-order 0 is invalid (expected an integer of at least 1)"),
+    (["--smooth-value", "0.5"], "--smooth-value 0.5 is invalid with smoothing method 'exp'"),
+    (["--smooth-method", "floor", "--smooth-value", "-1"], "--smooth-value -1.0 is invalid (expected a number of"),
 ])
 def test_bleu_invalid_option(text_files, capsys, extra, fragment):
     line = run_error(["bleu", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]), *extra], capsys)
@@ -157,11 +159,23 @@ def test_bleu_invalid_option(text_files, capsys, extra, fragment):
 def test_rouge_unknown_type(text_files, capsys):
     line = run_error(["rouge", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]),
                       "--rouge-types", "rougeX"], capsys)
-    assert "'rougeX'" in line
+    assert "--rouge-types rougeX is not a ROUGE type (expected rouge1 to rouge9, rougeL or rougeLsum)" in line
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    (["--order", "0"], "order=0"),
+    (["--confidence", "1.5"], "--confidence 1.5 is invalid (expected a number between 0 and 1)"),
+    (["--bootstrap-samples", "0"], "--bootstrap-samples 0 is invalid (expected 1 or more)"),
+])
+def test_rouge_invalid_bootstrap_option(text_files, capsys, extra, fragment):
+    line = run_error(["rouge", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]), *extra], capsys)
+    assert fragment in line
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--order", "0"], "--order 0 is invalid (expected an integer of at least 1)"),
+    (["--discount", "2"], "--discount 2.0 is invalid (expected greater than 0 and at most 1)"),
+    (["--smoothing", "add-k", "--k", "0"], "--k 0.0 is invalid (expected a number greater than 0)"),
+    (["--min-count", "0"], "--min-count 0 is invalid (expected an integer of at least 1)"),
     (["--smoothing", "witten-bell"], "'witten-bell'"),
 ])
 def test_perplexity_invalid_option(text_files, capsys, extra, fragment):

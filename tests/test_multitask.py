@@ -324,7 +324,9 @@ def run_error(argv, capsys) -> str:
 
 @pytest.mark.parametrize("extra, message", [
     (["--tasks", "sst,paraphrase"], "unknown task 'paraphrase'"),
-    (["--max-train-examples", "0"], "max_train_examples=0"),
+    (["--max-train-examples", "0"], "--max-train-examples 0 is invalid (expected 1 or more)"),
+    (["--lr", "0"], "--lr 0.0 is invalid (expected a finite number greater than 0)"),
+    (["--batch-size", "0"], "--batch-size 0 is invalid (expected 1 or more)"),
     (["--mode", "last-linear-layer"], "--mode last-linear-layer is not supported"),
 ])
 def test_cli_bad_multitask_option(tiny_model_dir, tmp_path, capsys, extra, message):

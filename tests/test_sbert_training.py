@@ -316,9 +316,13 @@ def test_cli_rejects_bad_inputs(tiny_model_dir, toy_data_dir, tmp_path, capsys):
         (["--data-dir", str(toy_data_dir / "no-column")], "similarity"),
         (["--data-dir", str(toy_data_dir), "--model", str(tmp_path / "not-bert")], "config.json"),
         (["--data-dir", str(tmp_path / "missing")], "data folder not found"),
-        (["--data-dir", str(toy_data_dir), "--batch-size", "0"], "batch_size=0"),
-        (["--data-dir", str(toy_data_dir), "--max-length", "1000"], "max_length=1000"),
-        (["--data-dir", str(toy_data_dir), "--max-steps", "0"], "max_steps=0"),
+        (["--data-dir", str(toy_data_dir), "--batch-size", "0"], "--batch-size 0 is invalid"),
+        (["--data-dir", str(toy_data_dir), "--batch-size", "1"], "--batch-size 1 is invalid for loss 'cosent' "
+                                                                 "(expected 2 or more)"),
+        (["--data-dir", str(toy_data_dir), "--lr", "0"], "--lr 0.0 is invalid (expected a positive number"),
+        (["--data-dir", str(toy_data_dir), "--epochs", "0"], "--epochs 0 is invalid (expected 1 or more)"),
+        (["--data-dir", str(toy_data_dir), "--max-length", "1000"], "--max-length 1000 is invalid (expected 3 to"),
+        (["--data-dir", str(toy_data_dir), "--max-steps", "0"], "--max-steps 0 is invalid"),
     ]
     for arguments, expected in cases:
         model = [] if "--model" in arguments else ["--model", str(tiny_model_dir)]

@@ -130,13 +130,14 @@ def test_bad_inputs_exit_2(text_file, tmp_path, capsys):
     not_vocab.write_text("hello\nworld\n", encoding="utf-8")
     train = ["tokenizer", "train", "--no-progress", "--output", str(tmp_path / "out.json")]
     cases = [
-        (train + ["--kind", "bpe", "--vocab-size", "100", str(text_file)], "vocab_size=100 is too small"),
-        (train + ["--kind", "wordpiece", "--vocab-size", "12", str(text_file)], "vocab_size=12 is too small"),
+        (train + ["--kind", "bpe", "--vocab-size", "100", str(text_file)], "--vocab-size 100 is too small"),
+        (train + ["--kind", "wordpiece", "--vocab-size", "12", str(text_file)], "--vocab-size 12 is too small"),
         (train + ["--kind", "bpe", "--vocab-size", "300", str(empty)], "training text is empty"),
         (train + ["--kind", "wordpiece", "--vocab-size", "300", str(blank)], "training text is empty"),
         (train + ["--kind", "bpe", "--vocab-size", "300", str(tmp_path / "missing.txt")], "missing.txt"),
         (train + ["--kind", "bpe", "--vocab-size", "300", str(bad_utf8)], "latin1.txt, line 1: not valid UTF-8"),
-        (train + ["--kind", "bpe", "--vocab-size", "300", "--pattern", "gpt5", str(text_file)], "'gpt5'"),
+        (train + ["--kind", "bpe", "--vocab-size", "300", "--pattern", "gpt5", str(text_file)],
+         "--pattern gpt5 is not a known pattern"),
         (train + ["--kind", "wordpiece", "--vocab-size", "300", "--pattern", "gpt2", str(text_file)], "--pattern"),
         (train + ["--kind", "bpe", "--vocab-size", "many", str(text_file)], "'many'"),
         (train + ["--kind", "bpe", "--vocab-size", "300", "--score", "count", str(text_file)], "--score"),

@@ -4,6 +4,7 @@ import torch
 
 from conftest import toy_sentiment_rows
 from minbert import AdamW, BertModel
+from minbert.errors import ParameterError
 from minbert.model.pretrained import load_tokenizer
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.batches import collate, encode_texts
@@ -151,18 +152,22 @@ def test_schedule_warms_up_then_decays():
     [
         (dict(mode="partial"), "mode='partial' is not supported"),
         (dict(pooling="max"), "pooling='max' is not supported"),
-        (dict(batch_size=0), "batch_size=0 must be at least 1"),
-        (dict(lr=0.0), "lr=0.0 must be a finite number greater than 0"),
-        (dict(lr=float("inf")), "lr=inf must be a finite number"),
-        (dict(weight_decay=float("nan")), "weight_decay=nan must be a finite number"),
-        (dict(seed=-1), r"seed=-1 must be in \[0, 2\*\*63\)"),
-        (dict(dropout=1.0), r"dropout=1.0 must be in \[0, 1\)"),
-        (dict(max_length=2), "max_length=2 must be at least 3"),
+        (dict(batch_size=0), r"batch_size=0 is invalid \(expected 1 or more\)"),
+        (dict(epochs=0), r"epochs=0 is invalid \(expected 1 or more\)"),
+        (dict(lr=0.0), r"lr=0.0 is invalid \(expected a finite number greater than 0\)"),
+        (dict(lr=float("inf")), "lr=inf is invalid"),
+        (dict(weight_decay=float("nan")), r"weight_decay=nan is invalid \(expected a finite number"),
+        (dict(seed=-1), r"seed=-1 is invalid \(expected 0 to 2\*\*63 - 1\)"),
+        (dict(dropout=1.0), r"dropout=1.0 is invalid \(expected at least 0 and below 1\)"),
+        (dict(max_length=2), r"max_length=2 is invalid \(expected 3 or more"),
     ],
 )
 def test_config_rejects_bad_values(options, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message) as raised:
         FinetuneConfig(**options)
+    [(name, value)] = options.items()
+    assert raised.value.name == name
+    assert raised.value.value is value
 
 
 def test_config_resolves_mode_defaults():

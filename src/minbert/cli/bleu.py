@@ -5,11 +5,15 @@ import json
 import sys
 from pathlib import Path
 
+from minbert.cli.options import naming_flags
 from minbert.errors import DataError
 from minbert.metrics.bleu import SMOOTH_METHODS, BleuConfig, BleuScore, corpus_bleu
 from minbert.metrics.bleu_tokenizers import BLEU_TOKENIZERS
 
 STDIN = "-"
+# The options that set a BleuConfig field, by field.
+FLAGS = {"tokenize": "--tokenize", "smooth_method": "--smooth-method", "smooth_value": "--smooth-value",
+         "max_ngram_order": "--max-ngram-order"}
 
 
 def read_lines(path: str) -> list[str]:
@@ -83,9 +87,10 @@ def format_json(score: BleuScore) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = BleuConfig(tokenize=args.tokenize, lowercase=args.lowercase, smooth_method=args.smooth_method,
-                        smooth_value=args.smooth_value, max_ngram_order=args.max_ngram_order,
-                        effective_order=args.effective_order)
+    with naming_flags(FLAGS):
+        config = BleuConfig(tokenize=args.tokenize, lowercase=args.lowercase, smooth_method=args.smooth_method,
+                            smooth_value=args.smooth_value, max_ngram_order=args.max_ngram_order,
+                            effective_order=args.effective_order)
     hypotheses = read_lines(args.input)
     hypothesis_name = "standard input" if args.input == STDIN else args.input
     if not hypotheses:

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--checkpoint DIR is required (except with --task sts)")
     if bool(args.file) == bool(args.task):
         raise ConfigError("give exactly one of --file FILE or --task NAME")
+    check_batch_size(args.batch_size)
     if args.task:
         spec = TASKS[args.task]
         _, path = task_files(args.task, resolve_data_dir(args.data_dir))

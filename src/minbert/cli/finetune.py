@@ -14,8 +14,8 @@ import torch
 
 from minbert.atomic import write_text_atomic
 from minbert.cli import multitask
-from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option,
-                                 add_progress_option, check_max_length, load_encoder)
+from minbert.cli.options import (FINETUNE_FLAGS, add_column_options, add_data_dir_option, add_model_option,
+                                 add_progress_option, check_max_length, load_encoder, naming_flags)
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
 from minbert.errors import ConfigError, OutputError
@@ -111,11 +111,12 @@ def prepare_output_folder(output: Path, *, model: str | None) -> None:
 def run(args: argparse.Namespace) -> int:
     if multitask.is_requested(args):
         return multitask.run(args)
-    config = FinetuneConfig(
-        mode=args.mode, pooling=args.pooling, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-        weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
-        max_length=args.max_length, seed=args.seed,
-    )
+    with naming_flags(FINETUNE_FLAGS):
+        config = FinetuneConfig(
+            mode=args.mode, pooling=args.pooling, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
+            max_length=args.max_length, seed=args.seed,
+        )
     context = context_from_env(os.environ)
     if context is not None:
         check_config(config, context)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from minbert.atomic import write_text_atomic
-from minbert.cli.options import check_max_length, load_encoder
+from minbert.cli.options import FINETUNE_FLAGS, check_max_length, load_encoder, naming_flags
 from minbert.data.multitask_data import MULTITASK_TASKS, load_task, parse_task_names
 from minbert.data.splits import QUORA_DEV_FRACTION
 from minbert.data.tasks import resolve_data_dir
@@ -53,14 +53,15 @@ def build_config(args: argparse.Namespace) -> MultitaskConfig:
     if args.mode != "full-model":
         raise ConfigError(f"--mode {args.mode} is not supported with --task multitask (expected full-model)")
     tasks = parse_task_names(args.tasks) if args.tasks is not None else DEFAULTS.tasks
-    return MultitaskConfig(
-        tasks=tasks, pooling=args.pooling,
-        epochs=args.epochs if args.epochs is not None else DEFAULTS.epochs,
-        lr=args.lr if args.lr is not None else DEFAULTS.lr,
-        batch_size=args.batch_size, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
-        dropout=args.dropout, max_length=args.max_length, seed=args.seed,
-        max_train_examples=args.max_train_examples,
-    )
+    with naming_flags({**FINETUNE_FLAGS, "max_train_examples": "--max-train-examples"}):
+        return MultitaskConfig(
+            tasks=tasks, pooling=args.pooling,
+            epochs=args.epochs if args.epochs is not None else DEFAULTS.epochs,
+            lr=args.lr if args.lr is not None else DEFAULTS.lr,
+            batch_size=args.batch_size, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
+            dropout=args.dropout, max_length=args.max_length, seed=args.seed,
+            max_train_examples=args.max_train_examples,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

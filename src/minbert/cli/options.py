@@ -1,13 +1,23 @@
 """Options shared by several subcommands, and the helpers that read them."""
 
 import argparse
+import shlex
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-from minbert.errors import ConfigError, DataError
+from minbert.errors import ConfigError, DataError, ParameterError
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.model.bert import BertModel
 from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
+
+# The options of `minbert finetune` that set a FinetuneConfig field of the same name, by field.
+FINETUNE_FLAGS = {
+    "mode": "--mode", "pooling": "--pooling", "epochs": "--epochs", "lr": "--lr", "batch_size": "--batch-size",
+    "max_length": "--max-length", "warmup_ratio": "--warmup-ratio", "weight_decay": "--weight-decay",
+    "dropout": "--dropout", "seed": "--seed",
+}
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
@@ -76,3 +86,21 @@ def check_not_blank(text: str, name: str, encoder: SentenceEncoder | None = None
         raise DataError(f"{name} is empty (expected some text)")
     if encoder is not None and not encoder.tokenizer.text_to_ids(text):
         raise DataError(f"{name} {text!r} has no token after normalisation (expected some text)")
+
+
+@contextmanager
+def naming_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a ParameterError about a parameter in ``flags`` as a ConfigError that names its flag.
+
+    ``flags`` maps parameter names to command-line flags, e.g. ``{"batch_size": "--batch-size"}``,
+    so ``batch_size=0 is invalid (expected 1 or more)`` becomes ``--batch-size 0 is invalid
+    (expected 1 or more)``. A ParameterError about any other parameter passes unchanged.
+    """
+    try:
+        yield
+    except ParameterError as error:
+        flag = flags.get(error.name)
+        if flag is None:
+            raise
+        # Quote the value the way a shell would need it typed, e.g. '' for an empty string.
+        raise ConfigError(f"{flag} {shlex.quote(str(error.value))} {error.problem}") from None

@@ -4,9 +4,14 @@ import argparse
 import json
 
 from minbert.cli.bleu import read_lines
+from minbert.cli.options import naming_flags
 from minbert.errors import DataError
 from minbert.lm import NGramConfig, NGramLM
 from minbert.metrics.perplexity import perplexity
+
+# The options that set an NGramConfig field, by field.
+FLAGS = {"order": "--order", "smoothing": "--smoothing", "k": "--k", "discount": "--discount",
+         "min_count": "--min-count"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,8 +48,9 @@ def read_sentences(path: str, *, lowercase: bool) -> list[list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = NGramConfig(order=args.order, smoothing=args.smoothing, k=args.k, discount=args.discount,
-                         min_count=args.min_count)
+    with naming_flags(FLAGS):
+        config = NGramConfig(order=args.order, smoothing=args.smoothing, k=args.k, discount=args.discount,
+                             min_count=args.min_count)
     model = NGramLM.train(read_sentences(args.train, lowercase=args.lowercase), config=config)
     evaluation = read_sentences(args.eval, lowercase=args.lowercase)
 

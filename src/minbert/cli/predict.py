@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from minbert.atomic import writable_target, write_text_atomic
-from minbert.cli.options import add_column_options
+from minbert.cli.options import add_column_options, check_batch_size
 from minbert.data.readers import read_labelled
 from minbert.errors import OutputError
 from minbert.training.batches import encode_texts
@@ -29,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_batch_size(args.batch_size)
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise OutputError(f"--output {args.output} is the --input file; choose another file for the predictions")
     writable_target(args.output)

@@ -4,10 +4,13 @@ import argparse
 import json
 
 from minbert.cli.bleu import STDIN, check_same_length, read_lines
+from minbert.cli.options import naming_flags
 from minbert.errors import DataError
 from minbert.metrics.rouge import RougeConfig, bootstrap_interval, corpus_rouge
 
 FIELDS = (("R", "recall"), ("P", "precision"), ("F", "fmeasure"))
+# The options that set a RougeConfig field or a bootstrap_interval argument, by name.
+FLAGS = {"rouge_types": "--rouge-types", "confidence": "--confidence", "num_samples": "--bootstrap-samples"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = RougeConfig(rouge_types=tuple(args.rouge_types), use_stemmer=args.use_stemmer)
+    with naming_flags(FLAGS):
+        config = RougeConfig(rouge_types=tuple(args.rouge_types), use_stemmer=args.use_stemmer)
     hypotheses = read_lines(args.input)
     hypothesis_name = "standard input" if args.input == STDIN else args.input
     if not hypotheses:
@@ -44,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     check_same_length(hypotheses, hypothesis_name, references, args.ref)
 
     scores = corpus_rouge(hypotheses=hypotheses, references=references, config=config)
-    intervals = bootstrap_interval(scores, confidence=args.confidence, num_samples=args.bootstrap_samples,
-                                   seed=args.seed)
+    with naming_flags(FLAGS):
+        intervals = bootstrap_interval(scores, confidence=args.confidence, num_samples=args.bootstrap_samples,
+                                       seed=args.seed)
     if args.json:
         result = {rouge_type: {field: {bound: getattr(getattr(interval, bound), field)
                                        for bound in ("low", "mid", "high")} for _, field in FIELDS}

@@ -15,7 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from minbert.atomic import write_text_atomic
-from minbert.cli.options import add_data_dir_option, add_model_option, add_progress_option, load_sentence_encoder
+from minbert.cli.options import (add_data_dir_option, add_model_option, add_progress_option, load_sentence_encoder,
+                                 naming_flags)
 from minbert.data.pairs import STS_SCORE_RANGE, ScoredPair, read_scored_pairs
 from minbert.data.splits import split_by_id
 from minbert.data.tasks import resolve_data_dir
@@ -30,6 +31,11 @@ from minbert.training.sbert_losses import SBERT_LOSSES, SCORED_LOSSES
 DEFAULTS = SbertConfig()
 DATASETS = ("sts", "quora")
 STS_TRAIN_FILE, STS_DEV_FILE, QUORA_FILE = "sts-train.csv", "sts-dev.csv", "quora-dev.csv"
+# The options of `minbert sbert train` that set an SbertConfig field or SentenceEncoder argument, by name.
+FLAGS = {
+    "loss": "--loss", "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "seed": "--seed",
+    "max_steps": "--max-steps", "max_length": "--max-length",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,15 +111,17 @@ def load_model(model: str | None, max_length: int | None) -> tuple[SentenceEncod
     """Load the encoder of ``--model`` (or the default) with ``--max-length`` if given; return it and its folder."""
     encoder, folder = load_sentence_encoder(model)
     if max_length is not None:
-        encoder = SentenceEncoder(encoder.encoder, encoder.tokenizer, pooling=encoder.pooling,
-                                  normalize=encoder.normalize, max_length=max_length)
+        with naming_flags(FLAGS):
+            encoder = SentenceEncoder(encoder.encoder, encoder.tokenizer, pooling=encoder.pooling,
+                                      normalize=encoder.normalize, max_length=max_length)
     return encoder, folder
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    config = SbertConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                          max_steps=args.max_steps)
+    with naming_flags(FLAGS):
+        config = SbertConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             seed=args.seed, max_steps=args.max_steps)
     check_loss_fits_data(args.data, args.loss)
     output = Path(args.output)
     model_folder = Path(args.model) if args.model else default_model_dir()

@@ -6,12 +6,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from minbert.atomic import write_text_atomic
+from minbert.cli.options import naming_flags
 from minbert.errors import ConfigError, DataError
 from minbert.tokenizers.bpe import PATTERNS, BPETokenizer
 from minbert.tokenizers.hf_export import save_tokenizer_json
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 
 HF_TOKENIZER_FILE = "tokenizer.json"
+# The options that set an argument of BPETokenizer.train or WordPieceTokenizer.train, by argument.
+FLAGS = {"vocab_size": "--vocab-size", "pattern": "--pattern", "score": "--score"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -83,10 +86,11 @@ def _train_bpe(args: argparse.Namespace) -> int:
         raise ConfigError(f"--output {output} would be overwritten by the Hugging Face {HF_TOKENIZER_FILE} "
                           "written next to it; choose another file name, such as bpe.json")
 
-    tokenizer = BPETokenizer.train(
-        read_lines(args.files), vocab_size=args.vocab_size, pattern=args.pattern or "gpt2",
-        special_tokens=args.special_tokens, show_progress=not args.no_progress,
-    )
+    with naming_flags(FLAGS):
+        tokenizer = BPETokenizer.train(
+            read_lines(args.files), vocab_size=args.vocab_size, pattern=args.pattern or "gpt2",
+            special_tokens=args.special_tokens, show_progress=not args.no_progress,
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     tokenizer.save(output)
     save_tokenizer_json(tokenizer, hf_output)
@@ -96,10 +100,11 @@ def _train_bpe(args: argparse.Namespace) -> int:
 
 def _train_wordpiece(args: argparse.Namespace) -> int:
     lowercase = not args.no_lowercase
-    tokenizer = WordPieceTokenizer.train(
-        read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase,
-        score=args.score or "count", show_progress=not args.no_progress
-    )
+    with naming_flags(FLAGS):
+        tokenizer = WordPieceTokenizer.train(
+            read_lines(args.files), vocab_size=args.vocab_size, lowercase=lowercase,
+            score=args.score or "count", show_progress=not args.no_progress
+        )
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer.save_vocab(folder / "vocab.txt")

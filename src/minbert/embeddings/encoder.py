@@ -30,7 +30,7 @@ from minbert.atomic import write_text_atomic
 from minbert.data.batching import apply_in_batches, pad_rows
 from minbert.embeddings.pooling import POOLING_MODES, PoolingMode, pool
 from minbert.embeddings.st_folder import SentenceSettings, read_settings, write_settings
-from minbert.errors import CheckpointError, ConfigError
+from minbert.errors import CheckpointError, ConfigError, ParameterError
 from minbert.model.bert import BertModel
 from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
@@ -48,7 +48,7 @@ class SentenceEncoder(nn.Module):
         limit = encoder.config.max_position_embeddings
         max_length = limit if max_length is None else max_length
         if not 3 <= max_length <= limit:
-            raise ConfigError(f"max_length={max_length} is invalid (expected 3 to the model's {limit} positions)")
+            raise ParameterError("max_length", max_length, f"is invalid (expected 3 to the model's {limit} positions)")
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.pooling = pooling

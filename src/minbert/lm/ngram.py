@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from minbert.errors import ConfigError, DataError
+from minbert.errors import DataError, ParameterError
 
 BOS = "<s>"
 EOS = "</s>"
@@ -69,15 +69,15 @@ class NGramConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1:
-            raise ConfigError(f"order={self.order!r} must be an integer of at least 1")
+            raise ParameterError("order", self.order, "is invalid (expected an integer of at least 1)")
         if self.smoothing not in ("add-k", "kneser-ney"):
-            raise ConfigError(f"unknown smoothing {self.smoothing!r} (expected 'add-k' or 'kneser-ney')")
+            raise ParameterError("smoothing", self.smoothing, "is not supported (expected add-k or kneser-ney)")
         if not self.k > 0:
-            raise ConfigError(f"k={self.k} must be positive")
+            raise ParameterError("k", self.k, "is invalid (expected a number greater than 0)")
         if not 0 < self.discount <= 1:
-            raise ConfigError(f"discount={self.discount} must be in (0, 1]")
+            raise ParameterError("discount", self.discount, "is invalid (expected greater than 0 and at most 1)")
         if isinstance(self.min_count, bool) or not isinstance(self.min_count, int) or self.min_count < 1:
-            raise ConfigError(f"min_count={self.min_count!r} must be an integer of at least 1")
+            raise ParameterError("min_count", self.min_count, "is invalid (expected an integer of at least 1)")
 
 
 @dataclass(frozen=True)

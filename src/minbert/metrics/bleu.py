@@ -52,7 +52,7 @@ from functools import lru_cache
 from typing import Literal
 
 from minbert import __version__
-from minbert.errors import ConfigError, DataError
+from minbert.errors import ConfigError, DataError, ParameterError
 from minbert.metrics.bleu_tokenizers import BLEU_TOKENIZERS
 
 SmoothMethod = Literal["none", "floor", "add-k", "exp"]
@@ -86,13 +86,15 @@ class BleuConfig:
                               f"(expected one of {', '.join(SMOOTH_METHODS)})")
         if isinstance(self.max_ngram_order, bool) or not isinstance(self.max_ngram_order, int) \
                 or self.max_ngram_order < 1:
-            raise ConfigError(f"max_ngram_order={self.max_ngram_order!r} must be an integer of at least 1")
+            raise ParameterError("max_ngram_order", self.max_ngram_order,
+                                 "is invalid (expected an integer of at least 1)")
         if self.smooth_value is not None:
             if self.smooth_method not in DEFAULT_SMOOTH_VALUES:
-                raise ConfigError(f"smooth_value={self.smooth_value} is only used by the floor and add-k methods, "
-                                  f"not by {self.smooth_method!r}")
+                raise ParameterError("smooth_value", self.smooth_value,
+                                     f"is invalid with smoothing method {self.smooth_method!r} "
+                                     "(expected no value, or smoothing method floor or add-k)")
             if not self.smooth_value >= 0:
-                raise ConfigError(f"smooth_value={self.smooth_value} must be a number of at least 0")
+                raise ParameterError("smooth_value", self.smooth_value, "is invalid (expected a number of at least 0)")
 
     @property
     def resolved_smooth_value(self) -> float | None:

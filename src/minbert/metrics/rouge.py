@@ -50,7 +50,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from minbert.errors import ConfigError, DataError
+from minbert.errors import ConfigError, DataError, ParameterError
 from minbert.metrics.porter import stem
 
 _ROUGE_N = re.compile(r"rouge[1-9]")
@@ -80,8 +80,8 @@ class RougeConfig:
             raise ConfigError(f"rouge_types={self.rouge_types!r} must be a non-empty tuple of ROUGE type names")
         for rouge_type in self.rouge_types:
             if rouge_type not in ("rougeL", "rougeLsum") and not _ROUGE_N.fullmatch(rouge_type):
-                raise ConfigError(f"unknown ROUGE type {rouge_type!r} "
-                                  "(expected rouge1 to rouge9, rougeL or rougeLsum)")
+                raise ParameterError("rouge_types", rouge_type,
+                                     "is not a ROUGE type (expected rouge1 to rouge9, rougeL or rougeLsum)")
 
 
 @dataclass(frozen=True)
@@ -268,9 +268,9 @@ def bootstrap_interval(scores: Sequence[dict[str, RougeScore]], *, confidence: f
     if not scores:
         raise DataError("no scores to aggregate")
     if not 0 < confidence < 1:
-        raise ConfigError(f"confidence={confidence} must be between 0 and 1")
+        raise ParameterError("confidence", confidence, "is invalid (expected a number between 0 and 1)")
     if num_samples < 1:
-        raise ConfigError(f"num_samples={num_samples} must be at least 1")
+        raise ParameterError("num_samples", num_samples, "is invalid (expected 1 or more)")
     rouge_types = list(scores[0])
 
     # (pairs, 3 * types): precision, recall and F-measure of each type side by side.

@@ -35,7 +35,7 @@ from typing import Literal
 import regex
 
 from minbert.atomic import write_text_atomic
-from minbert.errors import ConfigError, TokenizerError
+from minbert.errors import ConfigError, ParameterError, TokenizerError
 from minbert.tokenizers.bpe_training import Pair, merge_pair, train_merges
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ _MAX_CACHED_CHUNKS = 2**18
 def check_pattern_name(pattern: str) -> None:
     """Raise ConfigError unless ``pattern`` is one of the names in ``PATTERNS``."""
     if pattern not in PATTERNS:
-        raise ConfigError(f"pattern={pattern!r} is not a known pattern. Use one of {', '.join(PATTERNS)}")
+        raise ParameterError("pattern", pattern, f"is not a known pattern (expected one of {', '.join(PATTERNS)})")
 
 
 def utf8_bytes(text: str) -> bytes:
@@ -102,9 +102,9 @@ class BPETokenizer:
         check_pattern_name(pattern)
         minimum = 256 + len(special_tokens)
         if vocab_size < minimum:
-            raise ConfigError(
-                f"vocab_size={vocab_size} is too small: the 256 bytes and {len(special_tokens)} special tokens "
-                f"need at least {minimum}"
+            raise ParameterError(
+                "vocab_size", vocab_size,
+                f"is too small (expected at least {minimum} for the 256 bytes and {len(special_tokens)} special tokens)"
             )
 
         # Count each distinct chunk once; training works on these counts, not on the text.

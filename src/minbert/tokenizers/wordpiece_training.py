@@ -57,7 +57,7 @@ from typing import Literal
 
 from tqdm import tqdm
 
-from minbert.errors import ConfigError
+from minbert.errors import ConfigError, ParameterError
 from minbert.tokenizers.basic import basic_tokenize
 from minbert.tokenizers.bpe_training import Pair, count_pairs, merge_pair
 from minbert.tokenizers.wordpiece import MAX_WORD_CHARS, SPECIAL_TOKENS
@@ -108,11 +108,12 @@ def train_wordpiece(
     ``vocab_size`` cannot hold the special tokens and every character.
     """
     if score not in SCORE_NAMES:
-        raise ConfigError(f"score={score!r} is not a known score. Use one of {', '.join(SCORE_NAMES)}")
+        raise ParameterError("score", score, f"is not a known score (expected one of {', '.join(SCORE_NAMES)})")
     if vocab_size < len(SPECIAL_TOKENS) + 1:
-        raise ConfigError(
-            f"vocab_size={vocab_size} is too small: the {len(SPECIAL_TOKENS)} special tokens and at least "
-            f"one character need at least {len(SPECIAL_TOKENS) + 1}"
+        raise ParameterError(
+            "vocab_size", vocab_size,
+            f"is too small (expected at least {len(SPECIAL_TOKENS) + 1} for the {len(SPECIAL_TOKENS)} special tokens "
+            "and one character)"
         )
     word_counts = count_words(texts, lowercase=lowercase)
     if not word_counts:
@@ -121,9 +122,10 @@ def train_wordpiece(
     alphabet = sorted({symbol for word in word_counts for symbol in initial_symbols(word)})
     minimum = len(SPECIAL_TOKENS) + len(alphabet)
     if vocab_size < minimum:
-        raise ConfigError(
-            f"vocab_size={vocab_size} is too small: the {len(SPECIAL_TOKENS)} special tokens and the "
-            f"{len(alphabet)} distinct characters of the training text need at least {minimum}"
+        raise ParameterError(
+            "vocab_size", vocab_size,
+            f"is too small (expected at least {minimum} for the {len(SPECIAL_TOKENS)} special tokens and the "
+            f"{len(alphabet)} distinct characters of the training text)"
         )
     logger.info("training WordPiece on %d distinct words, %d characters, up to %d merges",
                 len(word_counts), len(alphabet), vocab_size - minimum)

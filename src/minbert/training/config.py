@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from minbert.errors import ConfigError
+from minbert.errors import ParameterError
 from minbert.training.classifier import POOLINGS, Pooling
 
 Mode = Literal["full-model", "last-linear-layer"]
@@ -37,29 +37,30 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"mode={self.mode!r} is not supported; expected one of {', '.join(MODES)}")
+            raise ParameterError("mode", self.mode, f"is not supported (expected one of {', '.join(MODES)})")
         if self.pooling not in POOLINGS:
-            raise ConfigError(f"pooling={self.pooling!r} is not supported; expected one of {', '.join(POOLINGS)}")
-        positive_ints = {"batch_size": self.batch_size, "max_length": self.max_length}
+            raise ParameterError("pooling", self.pooling, f"is not supported (expected one of {', '.join(POOLINGS)})")
+        positive_ints = {"batch_size": self.batch_size}
         if self.epochs is not None:
             positive_ints["epochs"] = self.epochs
         for name, value in positive_ints.items():
             if value < 1:
-                raise ConfigError(f"{name}={value} must be at least 1")
+                raise ParameterError(name, value, "is invalid (expected 1 or more)")
         if self.max_length < 3:
-            raise ConfigError(f"max_length={self.max_length} must be at least 3 ([CLS], one token, [SEP])")
+            raise ParameterError("max_length", self.max_length,
+                                 "is invalid (expected 3 or more, for [CLS], one token and [SEP])")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr={self.lr} must be a finite number greater than 0")
+            raise ParameterError("lr", self.lr, "is invalid (expected a finite number greater than 0)")
         for name in ("warmup_ratio", "dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
-                raise ConfigError(f"{name}={value} must be in [0, 1)")
+                raise ParameterError(name, value, "is invalid (expected at least 0 and below 1)")
         for name in ("weight_decay", "max_grad_norm"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"{name}={value} must be a finite number of at least 0")
+                raise ParameterError(name, value, "is invalid (expected a finite number of at least 0)")
         if not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed={self.seed} must be in [0, 2**63)")
+            raise ParameterError("seed", self.seed, "is invalid (expected 0 to 2**63 - 1)")
 
     def resolved(self) -> "FinetuneConfig":
         """Return a copy with the mode-dependent defaults filled in."""

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from minbert.data.batching import bucket_batches
 from minbert.data.multitask_data import MULTITASK_TASKS
 from minbert.embeddings.pooling import mean_pool
-from minbert.errors import ConfigError
+from minbert.errors import ConfigError, ParameterError
 from minbert.metrics.correlation import pearson
 from minbert.model.bert import BertModel
 from minbert.model.dropout import Dropout
@@ -96,7 +96,7 @@ class MultitaskConfig:
         if unknown:
             raise ConfigError(f"unknown task {unknown[0]!r} (expected one of {', '.join(MULTITASK_TASKS)})")
         if self.max_train_examples is not None and self.max_train_examples < 1:
-            raise ConfigError(f"max_train_examples={self.max_train_examples} must be at least 1")
+            raise ParameterError("max_train_examples", self.max_train_examples, "is invalid (expected 1 or more)")
 
 
 class MultitaskModel(nn.Module):

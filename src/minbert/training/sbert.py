@@ -36,7 +36,7 @@ from minbert.data.batching import bucket_batches
 from minbert.data.pairs import ScoredPair
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.embeddings.sts import StsResult, evaluate_sts
-from minbert.errors import ConfigError, OutputError
+from minbert.errors import ConfigError, OutputError, ParameterError
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
 from minbert.training.sbert_losses import DEFAULT_SCALE, SBERT_LOSSES, SCORED_LOSSES, SbertLoss, sbert_loss
@@ -66,22 +66,22 @@ class SbertConfig:
 
     def __post_init__(self) -> None:
         if self.loss not in SBERT_LOSSES:
-            raise ConfigError(f"loss {self.loss!r} is not supported (expected one of {', '.join(SBERT_LOSSES)})")
+            raise ParameterError("loss", self.loss, f"is not supported (expected one of {', '.join(SBERT_LOSSES)})")
         if self.epochs < 1:
-            raise ConfigError(f"epochs={self.epochs} is invalid (expected 1 or more)")
+            raise ParameterError("epochs", self.epochs, "is invalid (expected 1 or more)")
         # CoSENT compares the pairs of a batch with each other and MNRL uses them as negatives.
         minimum_batch = 1 if self.loss == "cosine" else 2
         if self.batch_size < minimum_batch:
-            raise ConfigError(f"batch_size={self.batch_size} is invalid for loss {self.loss!r} "
-                              f"(expected {minimum_batch} or more)")
+            raise ParameterError("batch_size", self.batch_size,
+                                 f"is invalid for loss {self.loss!r} (expected {minimum_batch} or more)")
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr={self.lr} is invalid (expected a positive number such as 2e-5)")
+            raise ParameterError("lr", self.lr, "is invalid (expected a positive number such as 2e-5)")
         if not 0 <= self.warmup_ratio <= 1:
-            raise ConfigError(f"warmup_ratio={self.warmup_ratio} is invalid (expected 0 to 1)")
+            raise ParameterError("warmup_ratio", self.warmup_ratio, "is invalid (expected 0 to 1)")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps={self.max_steps} is invalid (expected 1 or more, or None for no limit)")
+            raise ParameterError("max_steps", self.max_steps, "is invalid (expected 1 or more, or no limit)")
         if self.seed < 0:
-            raise ConfigError(f"seed={self.seed} is invalid (expected 0 or more)")
+            raise ParameterError("seed", self.seed, "is invalid (expected 0 or more)")
 
 
 @dataclass(frozen=True)
