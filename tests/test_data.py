@@ -1,5 +1,6 @@
 """Tests for minbert.data: file readers, task files and length-bucketed batching."""
 
+import csv
 import random
 import re
 from pathlib import Path
@@ -17,6 +18,9 @@ from minbert.data import (
     resolve_data_dir,
     task_files,
 )
+from minbert.data.delimited import find_unclosed_quote
+from minbert.data.pairs import read_scored_pairs
+from minbert.data.texts import read_texts
 from minbert.errors import ConfigError, DataError
 
 SST_HEADER = "\tid\tsentence\tsentiment\n"
@@ -232,6 +236,128 @@ def test_read_table_wrong_field_count(tmp_path):
 
     with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: 5 fields \(expected 4"):
         list(read_table(path, columns=["sentence"]))
+
+
+@pytest.mark.parametrize(
+    ("rows", "open_line"),
+    [
+        # The unclosed field swallows the rows below it, so csv.reader returns too few fields.
+        (['0\ta\t"good\t1', "1\tb\tbad\t0", "2\tc\tfine\t1"], 2),
+        # In the last column the field count still matches, and the rest of the file becomes one label.
+        (["0\ta\tgood\t1", '1\tb\tbad\t"0', "2\tc\tfine\t1"], 3),
+        # A second quoted field of a multi-line record, opening on the record's second line.
+        (['0\ta\t"first\nsecond"\t"1'], 3),
+        # A doubled quote inside a quoted field is a literal quote, not the closing one.
+        (['0\ta\t"says ""hi""\t1'], 2),
+    ],
+)
+def test_read_table_unclosed_quote(tmp_path, rows, open_line):
+    path = sst_file(tmp_path, *rows)
+
+    with pytest.raises(DataError) as caught:
+        list(read_table(path, columns=["sentence", "sentiment"]))
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{open_line}: the quoted field that starts on this line has no closing quote")
+    assert "before the end of the file" in message
+    assert "fields" not in message
+
+
+def test_read_table_unclosed_quote_in_header(tmp_path):
+    path = write_text(tmp_path / "data.csv", 'sentence,"sentiment\ngood,1\n')
+
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:1: the quoted field .* no closing quote"):
+        list(read_table(path, columns=["sentence"]))
+
+
+def test_read_table_unclosed_quote_without_final_newline(tmp_path):
+    path = write_text(tmp_path / "data.tsv", 'sentence\tsentiment\ngood\t1\n"bad\t0')
+
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:3: the quoted field .* no closing quote"):
+        list(read_table(path, columns=["sentence"]))
+
+
+def test_read_table_unclosed_quote_over_field_limit(tmp_path):
+    limit = csv.field_size_limit()
+    path = write_text(tmp_path / "data.csv", 'sentence,sentiment\ngood,1\n"' + "long text " * (limit // 10 + 1))
+
+    with pytest.raises(DataError) as caught:
+        list(read_table(path, columns=["sentence"]))
+    message = str(caught.value)
+    assert message.startswith(f"{path}:3: the quoted field that starts on this line has no closing quote")
+    assert f"within {limit} characters" in message
+
+
+def test_read_table_quotes_inside_fields_are_text(tmp_path):
+    # csv.reader (strict=False) keeps a quote inside an unquoted field, and text after a closing quote.
+    path = write_text(tmp_path / "data.csv", 'sentence,sentiment\nsay "hi,1\n"quoted" tail,0\n"last""",1')
+
+    rows = list(read_table(path, columns=["sentence", "sentiment"]))
+
+    assert rows == [
+        (2, {"sentence": 'say "hi', "sentiment": "1"}),
+        (3, {"sentence": "quoted tail", "sentiment": "0"}),
+        (4, {"sentence": 'last"', "sentiment": "1"}),
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.text(alphabet='ab ,\t"\n', max_size=12), st.text(alphabet='ab ,\t"\n', max_size=12)),
+        max_size=8,
+    ),
+    delimiter=st.sampled_from([",", "\t"]),
+)
+def test_read_table_round_trips_csv_writer(tmp_path_factory, rows, delimiter):
+    path = tmp_path_factory.mktemp("round_trip") / ("data.tsv" if delimiter == "\t" else "data.csv")
+    with path.open("w", encoding="utf-8", newline="") as data_file:
+        writer = csv.writer(data_file, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(["first", "second"])
+        writer.writerows(rows)
+
+    read_rows = [(row["first"], row["second"]) for _, row in read_table(path, columns=["first", "second"])]
+
+    assert read_rows == rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet='a ,\t"\n', max_size=16), delimiter=st.sampled_from([",", "\t"]))
+def test_find_unclosed_quote_agrees_with_csv(text, delimiter):
+    # csv.reader swallows a sentinel row into the last field exactly when that field's quote is still open.
+    lines = text.splitlines(keepends=True)
+    records = list(csv.reader([*lines, "\n", "sentinel\n"], delimiter=delimiter))
+    csv_quote_open = records[-1] != ["sentinel"]
+
+    assert (find_unclosed_quote(lines, delimiter=delimiter) is not None) == csv_quote_open
+
+
+def test_read_table_requested_column_twice_in_header(tmp_path):
+    path = write_text(tmp_path / "data.tsv", "sentence\tsentiment\tsentence\nfirst\t1\tsecond\n")
+
+    with pytest.raises(DataError) as caught:
+        list(read_table(path, columns=["sentence", "sentiment"]))
+    assert str(caught.value) == (
+        f"{path}:1: column 'sentence' appears 2 times in the header (expected unique column names)"
+    )
+
+
+def test_read_table_other_column_twice_in_header(tmp_path):
+    path = write_text(tmp_path / "data.csv", "id,sentence,id,sentiment\n1,good,2,1\n")
+
+    assert list(read_table(path, columns=["sentence"])) == [(2, {"sentence": "good"})]
+
+
+def test_readers_reject_requested_column_twice(tmp_path):
+    pairs = write_text(tmp_path / "pairs.csv", "sentence1,sentence2,similarity,similarity\na,b,1.0,2.0\n")
+    texts = write_text(tmp_path / "texts.csv", "text,text\nfirst,second\n")
+    labelled = write_text(tmp_path / "labelled.csv", "sentence,sentiment,sentiment\ngood,1,0\n")
+
+    with pytest.raises(DataError, match="column 'similarity' appears 2 times in the header"):
+        read_scored_pairs(pairs)
+    with pytest.raises(DataError, match="column 'text' appears 2 times in the header"):
+        read_texts(texts, column="text")
+    with pytest.raises(DataError, match="column 'sentiment' appears 2 times in the header"):
+        read_labelled(labelled, num_labels=2)
 
 
 def test_read_table_invalid_utf8(tmp_path):

@@ -8,8 +8,8 @@ The file suffix picks the layout:
 - ``.tsv``: tab-separated text with a header row.
 - ``.jsonl`` or ``.json``: JSON lines, one object per line.
 
-Delimited files go through :mod:`csv`, so a quoted field may contain the delimiter,
-doubled quotes and line breaks. Every row comes with the 1-based physical line where
+Delimited files go through :mod:`csv` (see :mod:`minbert.data.delimited`), so a quoted
+field may contain the delimiter, doubled quotes and line breaks. Every row comes with the 1-based physical line where
 its record starts (the header is line 1), and every :class:`~minbert.errors.DataError`
 reads ``path:line: what is wrong (expected ...)``.
 
@@ -18,7 +18,6 @@ encodings are rejected rather than guessed. A ``.json`` file holding one JSON ar
 is rejected, because ``.json`` is read as JSON lines.
 """
 
-import csv
 import itertools
 import json
 import re
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from minbert.data.delimited import DelimitedRecords
 from minbert.errors import ConfigError, DataError
 
 DELIMITED_SUFFIXES = (".csv", ".tsv")
@@ -64,9 +64,10 @@ def read_table(path: str | Path, *, columns: Sequence[str]) -> Iterator[tuple[in
     the record starts.
 
     Raises DataError for a missing file, an unsupported suffix, a missing column, a
-    record with the wrong number of fields, a line that is not a JSON object, and
-    bytes that are not UTF-8. The missing-file and suffix checks run at the call,
-    the others as the rows are read.
+    column of ``columns`` that the header names more than once, a record with the
+    wrong number of fields, a quoted field without its closing quote, a line that is
+    not a JSON object, and bytes that are not UTF-8. The missing-file and suffix
+    checks run at the call, the others as the rows are read.
     """
     path = Path(path)
     if path.is_dir():
@@ -154,18 +155,23 @@ def _read_delimited(
     if header_line is None:
         raise DataError(f"{path}: empty file (expected a header row naming the columns)")
     delimiter = "\t" if tab_only or "\t" in header_line else ","
-    reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
+    records = DelimitedRecords(path, itertools.chain([header_line], lines), delimiter=delimiter)
 
     # Map each requested column to its position, naming every missing one at once.
-    header = _next_record(path, reader, start_line=1) or []
+    _, header = records.next_record()
+    header = header or []
     missing = [name for name in columns if name not in header]
     if missing:
         raise DataError(f"{path}:1: missing column {_quoted(missing)} (the header has columns {_quoted(header)})")
+    for name in columns:
+        count = header.count(name)
+        if count > 1:
+            raise DataError(f"{path}:1: column {name!r} appears {count} times in the header "
+                            "(expected unique column names)")
     positions = {name: header.index(name) for name in columns}
 
     while True:
-        start_line = reader.line_num + 1
-        fields = _next_record(path, reader, start_line=start_line)
+        start_line, fields = records.next_record()
         if fields is None:
             return
         if not fields:
@@ -176,14 +182,6 @@ def _read_delimited(
                 "so quote any field that contains the delimiter)"
             )
         yield start_line, {name: fields[position] for name, position in positions.items()}
-
-
-def _next_record(path: Path, reader: Iterator[list[str]], *, start_line: int) -> list[str] | None:
-    """Return the next record of a csv reader, or None at the end of the file."""
-    try:
-        return next(reader, None)
-    except csv.Error as error:
-        raise DataError(f"{path}:{start_line}: malformed record: {error} (expected valid CSV quoting)") from None
 
 
 def _read_json_lines(
