@@ -196,7 +196,7 @@ def test_checkpoint_never_replaces_other_folder(tiny_model_dir, tmp_path):
     (folder / "thesis.txt").write_text("precious")
     model = tiny_multitask(tiny_model_dir, tasks=("sst", "sts"))
 
-    with pytest.raises(OutputError, match="contains no multitask checkpoint"):
+    with pytest.raises(OutputError, match="contains thesis.txt, which minbert does not write"):
         save_multitask(folder, model, load_tokenizer(tiny_model_dir), max_length=32)
     assert (folder / "thesis.txt").read_text() == "precious"
 

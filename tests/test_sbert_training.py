@@ -219,10 +219,12 @@ def test_saved_model_loads_in_sentence_transformers(tiny_model_dir, tmp_path):
 def test_save_replaces_old_model_whole(tiny_model_dir, tmp_path):
     output = tmp_path / "model"
     encoder = SentenceEncoder.from_pretrained(tiny_model_dir)
-    save_encoder_atomic(encoder, output, extra_files={"stale.txt": "old\n"})
+    save_encoder_atomic(encoder, output, extra_files={"metrics.json": "old\n"})
+    (output / "pytorch_model.bin").write_bytes(b"stale weights")
     save_encoder_atomic(encoder, output)
     assert (output / "config.json").is_file()
-    assert not (output / "stale.txt").exists()
+    assert not (output / "metrics.json").exists()
+    assert not (output / "pytorch_model.bin").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 
 
@@ -245,7 +247,7 @@ def test_interrupted_save_keeps_old_model(tiny_model_dir, tmp_path, monkeypatch)
 
 def test_save_rejects_folder_without_model(tiny_model_dir, tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(OutputError, match="contains no model"):
+    with pytest.raises(OutputError, match="contains notes.txt, which minbert does not write"):
         save_encoder_atomic(SentenceEncoder.from_pretrained(tiny_model_dir), tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
@@ -337,13 +339,14 @@ def test_cli_rejects_model_folder_as_output(tiny_model_dir, toy_data_dir, capsys
     code, error = cli_error(capsys, "--model", str(tiny_model_dir), "--data-dir", str(toy_data_dir),
                             "--output", str(tiny_model_dir))
     assert code == 2
-    assert "is the model folder" in error
+    assert "is the --model folder" in error
 
 
 def test_cli_rejects_output_with_other_files(tiny_model_dir, toy_data_dir, tmp_path, capsys):
-    (tmp_path / "notes.txt").write_text("keep me")
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "notes.txt").write_text("keep me")
     code, error = cli_error(capsys, "--model", str(tiny_model_dir), "--data-dir", str(toy_data_dir),
-                            "--output", str(tmp_path))
+                            "--output", str(tmp_path / "project"))
     assert code == 2
     assert error.count("\n") == 1
-    assert "contains no model" in error
+    assert "contains notes.txt, which minbert does not write in a model folder" in error

@@ -1,11 +1,16 @@
-"""Atomic file writes: write beside the target, then rename over it.
+"""Atomic file and folder writes: write beside the target, then rename over it.
 
 ``os.replace`` is atomic on POSIX and Windows when source and target are on the
 same file system. So a reader, or a run interrupted by Ctrl-C, finds either the
-old complete file or the new complete file, never a partial one.
+old complete file or the new complete file, never a partial one. A folder is
+replaced by two renames (see ``atomic_folder``).
+
+These helpers do not decide whether a path may be replaced; ``minbert.outputs``
+checks that before any work starts.
 """
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +82,36 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; make it ``path`` if the block succeeds.
+
+    An existing ``path`` is renamed aside, the new folder takes its name, and
+    the old one is deleted, so an exception (KeyboardInterrupt included) leaves
+    the old folder complete under its name. Only a hard kill between the two
+    renames leaves it under ``.NAME.old-*`` beside ``path``. A symbolic link
+    to a folder is followed, and the folder it points to is replaced.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-"))
+    aside = None
+    try:
+        yield staging
+        # mkdtemp makes the folder private (0700); give it the mode a plain mkdir() would.
+        staging.chmod(0o777 & ~_current_umask())
+        if path.exists():
+            # rename(2) replaces only an empty folder, so mkdtemp reserves the aside name.
+            aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            path.replace(aside)
+        staging.replace(path)
+    finally:
+        if aside is not None and not path.exists():
+            aside.replace(path)
+        for leftover in (staging, aside):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover)

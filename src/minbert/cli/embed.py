@@ -9,7 +9,7 @@ import numpy as np
 from minbert.atomic import atomic_path, check_writable
 from minbert.cli.options import add_encoder_options, check_batch_size, load_sentence_encoder
 from minbert.data.texts import read_texts
-from minbert.errors import OutputError
+from minbert.outputs import check_not_input, folder_files, model_input, output_path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,16 +21,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="text file with one text per line, or a table file")
     parser.add_argument("--column", metavar="NAME", help="column of a CSV, TSV or JSONL file holding the texts")
-    parser.add_argument("--output", metavar="FILE.npy", help="output file (default: FILE with the suffix .npy)")
+    parser.add_argument("--output", metavar="FILE.npy",
+                        help="output file (default: FILE with the suffix .npy); it may not be FILE or a file "
+                             "of the --model folder")
     add_encoder_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_batch_size(args.batch_size)
-    output = Path(args.output) if args.output else Path(args.file).with_suffix(".npy")
-    if output.resolve() == Path(args.file).resolve():
-        raise OutputError(f"--output {output} is the input file; choose another file for the embeddings")
+    output = Path(args.file).with_suffix(".npy") if args.output is None else output_path(args.output, "--output")
+    check_not_input(output, [(Path(args.file), "the input file"), *folder_files(*model_input(args.model))],
+                    name=f"--output {output}")
     check_writable(output)
     texts = read_texts(args.file, column=args.column)
     encoder, _ = load_sentence_encoder(args.model)

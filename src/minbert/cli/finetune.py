@@ -18,7 +18,8 @@ from minbert.cli.options import (FINETUNE_FLAGS, add_column_options, add_data_di
                                  add_progress_option, check_max_length, load_encoder, naming_flags)
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
-from minbert.errors import ConfigError, OutputError
+from minbert.errors import ConfigError
+from minbert.outputs import MODEL_FOLDER, check_output_folder, model_input, output_path
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import ClassifierInfo, save_classifier
 from minbert.training.classifier import POOLINGS, SentenceClassifier
@@ -48,7 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_column_options(parser, label=True)
     add_data_dir_option(parser)
     add_model_option(parser)
-    parser.add_argument("--output", metavar="DIR", help="checkpoint folder (default: runs/TASK-MODE)")
+    parser.add_argument("--output", metavar="DIR",
+                        help="checkpoint folder, replaced whole at each best epoch, so it must be new, empty or "
+                             "contain only the files minbert writes in a model folder (default: runs/TASK-MODE). "
+                             "With --task multitask: a run folder that may contain only metrics.json and the "
+                             "checkpoint folder best/ (default: runs/multitask-TASKS)")
     parser.add_argument("--mode", choices=MODES, default=DEFAULTS.mode,
                         help="full-model trains every weight; last-linear-layer freezes the encoder "
                              "(default: %(default)s)")
@@ -93,19 +98,16 @@ def resolve_files(args: argparse.Namespace) -> tuple[Path, Path, str, str, tuple
     return Path(args.train), Path(args.dev), args.text_column, args.label_column, names, Path(args.train).stem
 
 
-def prepare_output_folder(output: Path, *, model: str | None) -> None:
-    """Create the checkpoint folder now, so a bad --output fails before any training.
+def check_output(output: Path, *, model: str | None, data_files: list[Path]) -> None:
+    """Check before any work that --output may take the checkpoint, which replaces the folder whole.
 
-    Raises OutputError when it is the --model folder, which the checkpoint would overwrite.
+    Raises OutputError when the folder contains anything but a model folder's
+    files, when it is or contains the model or a data file the run reads, or
+    when it cannot be written.
     """
-    if model and output.resolve() == Path(model).resolve():
-        raise OutputError(f"--output {output} is the --model folder; choose another folder for the checkpoint")
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise OutputError(f"--output {output}: exists and is not a folder") from None
-    if not os.access(output, os.W_OK | os.X_OK):
-        raise OutputError(f"--output {output}: folder is not writable")
+    inputs = [model_input(model), *((path, "a data file") for path in data_files)]
+    check_output_folder(output, MODEL_FOLDER, flag="--output", kind="checkpoint folder", inputs=inputs,
+                        replaced_whole=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
         check_config(config, context)
     is_main = context is None or context.is_main
     train_file, dev_file, text_column, label_column, label_names, run_name = resolve_files(args)
-    output = Path(args.output or f"runs/{run_name}-{config.mode}")
-    prepare_output_folder(output, model=args.model)
+    output = Path(f"runs/{run_name}-{config.mode}") if args.output is None else output_path(args.output, "--output")
+    check_output(output, model=args.model, data_files=[train_file, dev_file])
 
     # Read and check the data before the model is loaded, so bad files fail fast.
     read = dict(text_column=text_column, label_column=label_column, num_labels=len(label_names))
@@ -150,8 +152,6 @@ def run(args: argparse.Namespace) -> int:
     history: list[EpochRecord] = []
 
     def report_epoch(trained: SentenceClassifier, record: EpochRecord, improved: bool) -> None:
-        if improved:
-            save_classifier(output, trained, tokenizer, info)
         history.append(record)
         best = max(history, key=lambda item: item.dev_accuracy)
         metrics = {
@@ -159,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
             "best_epoch": best.epoch, "best_dev_accuracy": best.dev_accuracy,
             "history": [asdict(item) for item in history],
         }
-        write_text_atomic(output / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        metrics_text = json.dumps(metrics, indent=2) + "\n"
+        if improved:
+            save_classifier(output, trained, tokenizer, info, extra_files={"metrics.json": metrics_text})
+        else:
+            write_text_atomic(output / "metrics.json", metrics_text)
         print(f"epoch {record.epoch}: train loss {record.train_loss:.4f}  dev accuracy {record.dev_accuracy:.4f}  "
               f"{record.seconds:.0f} s  {record.examples_per_second:.1f} examples/s"
               + ("  (best, saved)" if improved else ""), flush=True)

@@ -20,11 +20,12 @@ from minbert.data.multitask_data import MULTITASK_TASKS, load_task, parse_task_n
 from minbert.data.splits import QUORA_DEV_FRACTION
 from minbert.data.tasks import resolve_data_dir
 from minbert.errors import ConfigError
+from minbert.outputs import MODEL_FOLDER, MULTITASK_RUN_FOLDER, check_output_folder, model_input, output_path
 from minbert.training.distributed import context_from_env
 from minbert.training.multitask import (MultitaskConfig, MultitaskEpoch, MultitaskModel, task_probabilities,
                                         train_multitask)
 from minbert.training.multitask_batches import encode_examples, subsample
-from minbert.training.multitask_checkpoint import check_replaceable, save_multitask
+from minbert.training.multitask_checkpoint import save_multitask
 
 DEFAULTS = MultitaskConfig()
 
@@ -65,20 +66,22 @@ def build_config(args: argparse.Namespace) -> MultitaskConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here because cli.finetune imports this module to dispatch to it.
-    from minbert.cli.finetune import prepare_output_folder
-
     config = build_config(args)
     context = context_from_env(os.environ)
     if context is not None and context.world_size > 1:
         raise ConfigError(f"--task multitask trains in one process, but torchrun started {context.world_size}; "
                           "run it as `minbert finetune --task multitask` without torchrun")
-    output = Path(args.output or f"runs/multitask-{'-'.join(config.tasks)}")
-    prepare_output_folder(output, model=args.model)
-    check_replaceable(output / "best")
+    default_output = Path(f"runs/multitask-{'-'.join(config.tasks)}")
+    output = default_output if args.output is None else output_path(args.output, "--output")
+    data_dir = resolve_data_dir(args.data_dir)
+    # metrics.json is written into the folder after each epoch, and best/ is replaced whole.
+    inputs = [model_input(args.model), (data_dir, "the data folder")]
+    check_output_folder(output, MULTITASK_RUN_FOLDER, flag="--output", kind="multitask run folder", inputs=inputs,
+                        replaced_whole=False)
+    check_output_folder(output / "best", MODEL_FOLDER, flag="--output", kind="checkpoint folder", inputs=inputs,
+                        replaced_whole=True)
 
     # Read and check every file before the model is loaded, so bad data fails fast.
-    data_dir = resolve_data_dir(args.data_dir)
     data = {name: load_task(name, data_dir) for name in config.tasks}
     encoder, tokenizer, model_dir = load_encoder(args.model)
     check_max_length(config.max_length, encoder)

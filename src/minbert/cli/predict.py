@@ -5,10 +5,10 @@ import csv
 import io
 from pathlib import Path
 
-from minbert.atomic import writable_target, write_text_atomic
+from minbert.atomic import check_writable, write_text_atomic
 from minbert.cli.options import add_column_options, check_batch_size
 from minbert.data.readers import read_labelled
-from minbert.errors import OutputError
+from minbert.outputs import check_not_input, folder_files, output_path
 from minbert.training.batches import encode_texts
 from minbert.training.checkpoint import load_classifier
 from minbert.training.evaluate import predict_logits
@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--checkpoint", metavar="DIR", required=True, help="folder written by minbert finetune")
     parser.add_argument("--input", metavar="FILE", required=True, help="CSV, TSV or JSONL file with a text column")
-    parser.add_argument("--output", metavar="FILE", required=True, help="CSV file to write")
+    parser.add_argument("--output", metavar="FILE", required=True,
+                        help="CSV file to write; it may not be the --input file or a file of the --checkpoint folder")
     add_column_options(parser, label=False)
     parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
     parser.set_defaults(run=run)
@@ -30,9 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_batch_size(args.batch_size)
-    if Path(args.output).resolve() == Path(args.input).resolve():
-        raise OutputError(f"--output {args.output} is the --input file; choose another file for the predictions")
-    writable_target(args.output)
+    output = output_path(args.output, "--output")
+    inputs = [(Path(args.input), "the --input file"), *folder_files(Path(args.checkpoint), "the --checkpoint folder")]
+    check_not_input(output, inputs, name=f"--output {output}")
+    check_writable(output)
     model, tokenizer, info = load_classifier(args.checkpoint)
     rows = read_labelled(args.input, text_column=args.text_column, label_column=None)
     encoded = encode_texts(tokenizer, [row.text for row in rows], None, max_length=info.max_length)
@@ -46,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     for row, row_probabilities in zip(rows, probabilities.tolist()):
         label = max(range(len(row_probabilities)), key=row_probabilities.__getitem__)
         writer.writerow([row.line, label, info.label_names[label], *(f"{p:.6f}" for p in row_probabilities)])
-    write_text_atomic(Path(args.output), buffer.getvalue())
-    print(f"wrote {len(rows)} predictions to {args.output}")
+    write_text_atomic(output, buffer.getvalue())
+    print(f"wrote {len(rows)} predictions to {output}")
     return 0

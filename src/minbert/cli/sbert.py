@@ -22,10 +22,9 @@ from minbert.data.splits import split_by_id
 from minbert.data.tasks import resolve_data_dir
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.embeddings.sts import StsResult, evaluate_sts
-from minbert.errors import ConfigError, DataError, OutputError
-from minbert.model.pretrained import default_model_dir
-from minbert.training.sbert import (SbertConfig, SbertEpoch, check_replaceable, encode_pairs, save_encoder_atomic,
-                                   train_sbert)
+from minbert.errors import ConfigError, DataError
+from minbert.outputs import MODEL_FOLDER, check_output_folder, model_input, output_path
+from minbert.training.sbert import SbertConfig, SbertEpoch, encode_pairs, save_encoder_atomic, train_sbert
 from minbert.training.sbert_losses import SBERT_LOSSES, SCORED_LOSSES
 
 DEFAULTS = SbertConfig()
@@ -62,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_model_option(train)
     add_data_dir_option(train)
     train.add_argument("--output", metavar="DIR", required=True,
-                       help="folder for the best model; replaced whole, so it must be new, empty or a model")
+                       help="folder for the best model, replaced whole at each best epoch, so it must be new, "
+                            "empty or contain only the files minbert writes in a model folder")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs,
                        help="passes over the train pairs (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
@@ -123,15 +123,14 @@ def run(args: argparse.Namespace) -> int:
         config = SbertConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              seed=args.seed, max_steps=args.max_steps)
     check_loss_fits_data(args.data, args.loss)
-    output = Path(args.output)
-    model_folder = Path(args.model) if args.model else default_model_dir()
-    if output.resolve() == model_folder.resolve():
-        raise OutputError(f"--output {output} is the model folder, which training would overwrite; "
-                          "choose another folder")
-    check_replaceable(output)
+    output = output_path(args.output, "--output")
+    data_dir = resolve_data_dir(args.data_dir)
+    inputs = [model_input(args.model), (data_dir, "the data folder")]
+    check_output_folder(output, MODEL_FOLDER, flag="--output", kind="model folder", inputs=inputs,
+                        replaced_whole=True)
 
     # Read and check the data before the model is loaded, so bad files fail fast.
-    train_pairs, dev_pairs = read_data(args.data, resolve_data_dir(args.data_dir))
+    train_pairs, dev_pairs = read_data(args.data, data_dir)
     encoder, model_dir = load_model(args.model, args.max_length)
     train = encode_pairs(encoder, train_pairs, with_scores=args.loss in SCORED_LOSSES)
     print(f"training {model_dir} on {args.data} ({len(train)} pairs), loss {config.loss}, epochs {config.epochs}, "

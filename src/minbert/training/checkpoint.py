@@ -7,23 +7,27 @@ The folder is a Hugging Face BERT folder plus the classifier:
     vocab.txt              the tokenizer's vocabulary
     tokenizer_config.json  do_lower_case
 
-Every file is written to a temporary file and renamed, so a run stopped while
-saving leaves the previous checkpoint loadable. ``BertModel.from_pretrained``
-also loads the folder (it skips the ``classifier.`` tensors), so a fine-tuned
-encoder can be fine-tuned again with ``--model``.
+The folder is written in full under a temporary name beside the target and
+renamed onto it (``minbert.atomic.atomic_folder``), so a run stopped while
+saving leaves the previous checkpoint loadable, and no file of an older model
+stays beside the new one. ``BertModel.from_pretrained`` also loads the folder
+(it skips the ``classifier.`` tensors), so a fine-tuned encoder can be
+fine-tuned again with ``--model``.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from minbert.atomic import write_text_atomic
+from minbert.atomic import atomic_folder, write_text_atomic
 from minbert.errors import CheckpointError
 from minbert.model.bert import BertModel
 from minbert.model.checkpoint import read_weights, to_hf_state_dict, write_safetensors
 from minbert.model.pretrained import check_vocab_fits, load_tokenizer
+from minbert.outputs import MODEL_FOLDER, check_output_folder
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 from minbert.training.classifier import POOLINGS, SentenceClassifier
 
@@ -47,21 +51,28 @@ class ClassifierInfo:
 
 
 def save_classifier(folder: str | Path, model: SentenceClassifier, tokenizer: WordPieceTokenizer,
-                    info: ClassifierInfo) -> None:
-    """Write the classifier folder; the weights file is written last."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {**model.encoder.config.to_json_dict(), "minbert": asdict(info)}
-    write_text_atomic(folder / "config.json", json.dumps(config, indent=2) + "\n")
-    tokenizer.save_vocab(folder / "vocab.txt")
-    write_text_atomic(folder / "tokenizer_config.json",
-                      json.dumps({"do_lower_case": tokenizer.lowercase, "tokenizer_class": "BertTokenizer",
-                                  "model_max_length": model.encoder.config.max_position_embeddings}) + "\n")
+                    info: ClassifierInfo, *, extra_files: Mapping[str, str] | None = None) -> None:
+    """Write the classifier, and ``extra_files`` (name to text), as the folder ``folder``, replacing it whole.
 
-    state = to_hf_state_dict(model.encoder.state_dict())
-    state["classifier.weight"] = model.classifier.weight
-    state["classifier.bias"] = model.classifier.bias
-    write_safetensors(state, folder / "model.safetensors")
+    Raises OutputError when ``folder`` contains anything but the files of a
+    model folder (see ``minbert.outputs.MODEL_FOLDER``).
+    """
+    folder = Path(folder)
+    check_output_folder(folder, MODEL_FOLDER, flag="output", kind="model folder", replaced_whole=True)
+    with atomic_folder(folder) as staging:
+        config = {**model.encoder.config.to_json_dict(), "minbert": asdict(info)}
+        write_text_atomic(staging / "config.json", json.dumps(config, indent=2) + "\n")
+        tokenizer.save_vocab(staging / "vocab.txt")
+        write_text_atomic(staging / "tokenizer_config.json",
+                          json.dumps({"do_lower_case": tokenizer.lowercase, "tokenizer_class": "BertTokenizer",
+                                      "model_max_length": model.encoder.config.max_position_embeddings}) + "\n")
+        for name, text in (extra_files or {}).items():
+            write_text_atomic(staging / name, text)
+
+        state = to_hf_state_dict(model.encoder.state_dict())
+        state["classifier.weight"] = model.classifier.weight
+        state["classifier.bias"] = model.classifier.bias
+        write_safetensors(state, staging / "model.safetensors")
 
 
 def load_classifier(folder: str | Path) -> tuple[SentenceClassifier, WordPieceTokenizer, ClassifierInfo]:

@@ -8,26 +8,24 @@
 The folder is written in full under a temporary name beside the target, then
 renamed onto it: the old folder is first renamed aside, the new one takes its
 name, and the old one is deleted. A run stopped at any point leaves a complete
-checkpoint under the target name, except between the two renames, when the
-previous one is complete under ``.NAME.*.old``. The heads are stored under
-``classifier.``, which ``BertModel.from_pretrained`` skips, so the folder also
-loads as a plain BERT encoder (``--model``).
+checkpoint under the target name, except a hard kill between the two renames,
+which leaves the previous one complete under ``.NAME.old-*``. The heads are
+stored under ``classifier.``, which ``BertModel.from_pretrained`` skips, so the
+folder also loads as a plain BERT encoder (``--model``).
 """
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
-from minbert.atomic import write_text_atomic
+from minbert.atomic import atomic_folder, write_text_atomic
 from minbert.data.multitask_data import MULTITASK_TASKS
-from minbert.errors import CheckpointError, OutputError
+from minbert.errors import CheckpointError
 from minbert.model.bert import BertModel
 from minbert.model.checkpoint import read_weights, to_hf_state_dict, write_safetensors
 from minbert.model.pretrained import load_tokenizer
+from minbert.outputs import MODEL_FOLDER, check_output_folder
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
 from minbert.training.classifier import POOLINGS
 from minbert.training.multitask import MultitaskModel
@@ -37,15 +35,15 @@ HEAD_PREFIX = "classifier."
 
 def save_multitask(folder: str | Path, model: MultitaskModel, tokenizer: WordPieceTokenizer, *,
                    max_length: int) -> None:
-    """Write the checkpoint into a temporary folder, then rename it onto ``folder``."""
+    """Write the checkpoint into a temporary folder, then rename it onto ``folder``.
+
+    Raises OutputError when ``folder`` contains anything but the files of a
+    model folder (see ``minbert.outputs.MODEL_FOLDER``), since it is replaced whole.
+    """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    try:
-        _write_folder(temporary, model, tokenizer, max_length=max_length)
-        _swap_into_place(temporary, folder)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+    check_output_folder(folder, MODEL_FOLDER, flag="output", kind="model folder", replaced_whole=True)
+    with atomic_folder(folder) as staging:
+        _write_folder(staging, model, tokenizer, max_length=max_length)
 
 
 def _write_folder(folder: Path, model: MultitaskModel, tokenizer: WordPieceTokenizer, *, max_length: int) -> None:
@@ -62,42 +60,6 @@ def _write_folder(folder: Path, model: MultitaskModel, tokenizer: WordPieceToken
         state[f"{HEAD_PREFIX}{name}.weight"] = head.weight
         state[f"{HEAD_PREFIX}{name}.bias"] = head.bias
     write_safetensors(state, folder / "model.safetensors")
-
-
-def is_multitask_checkpoint(folder: Path) -> bool:
-    """Return whether ``folder`` has a config.json written by ``save_multitask``."""
-    try:
-        entry = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("minbert")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return False
-    return isinstance(entry, dict) and entry.get("pair_encoding") == "cross" and "tasks" in entry
-
-
-def check_replaceable(target: Path) -> None:
-    """Raise OutputError when ``target`` exists but is not an empty folder or a multitask checkpoint.
-
-    Saving replaces the whole folder, so this keeps a wrong --output from deleting other files.
-    """
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise OutputError(f"{target}: exists and is not a folder; cannot save the checkpoint there")
-    if any(target.iterdir()) and not is_multitask_checkpoint(target):
-        raise OutputError(f"{target}: folder is not empty and contains no multitask checkpoint; "
-                          "choose another --output, since saving would replace the whole folder")
-
-
-def _swap_into_place(new: Path, target: Path) -> None:
-    """Rename ``new`` onto ``target``. An existing ``target`` is moved aside first, then deleted."""
-    check_replaceable(target)
-    if not target.exists():
-        os.rename(new, target)
-        return
-    # rename(2) replaces an empty folder, so the aside name is reserved by mkdtemp.
-    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old"))
-    os.rename(target, aside)
-    os.rename(new, target)
-    shutil.rmtree(aside)
 
 
 def load_multitask(folder: str | Path) -> tuple[MultitaskModel, WordPieceTokenizer, int]:

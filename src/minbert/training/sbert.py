@@ -20,9 +20,6 @@ reported, so the best-epoch score is slightly optimistic.
 
 import logging
 import math
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,21 +28,19 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from minbert.atomic import write_text_atomic
+from minbert.atomic import atomic_folder, write_text_atomic
 from minbert.data.batching import bucket_batches
 from minbert.data.pairs import ScoredPair
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.embeddings.sts import StsResult, evaluate_sts
-from minbert.errors import ConfigError, OutputError, ParameterError
+from minbert.errors import ConfigError, ParameterError
 from minbert.optim.adamw import AdamW
 from minbert.optim.schedule import linear_warmup_decay
+from minbert.outputs import MODEL_FOLDER, check_output_folder
 from minbert.training.sbert_losses import DEFAULT_SCALE, SBERT_LOSSES, SCORED_LOSSES, SbertLoss, sbert_loss
 from minbert.training.update import apply_update, check_finite_loss
 
 logger = logging.getLogger(__name__)
-
-# Files that mark a folder as a saved model, which save_encoder_atomic may replace.
-MODEL_MARKERS = ("config.json", "modules.json")
 
 
 @dataclass(frozen=True)
@@ -212,57 +207,19 @@ def batch_loss(encoder: SentenceEncoder, train: EncodedPairs, indices: Sequence[
                       scale=config.scale, max_score=config.max_score)
 
 
-def check_replaceable(output: Path) -> None:
-    """Raise OutputError unless ``output`` is missing, an empty folder, or a saved model folder.
-
-    Saving replaces the whole folder, so anything else there would be lost.
-    """
-    if not output.exists():
-        return
-    if not output.is_dir():
-        raise OutputError(f"{output}: exists and is not a folder (expected a model folder to replace)")
-    if any(output.iterdir()) and not any((output / marker).is_file() for marker in MODEL_MARKERS):
-        raise OutputError(f"{output}: folder is not empty and contains no model (no config.json or modules.json); "
-                          "choose a new or empty folder")
-
-
 def save_encoder_atomic(encoder: SentenceEncoder, output: str | Path, *, extra_files: dict[str, str] | None = None
                         ) -> None:
     """Write ``encoder`` (and ``extra_files``, name to text) as the folder ``output``, replacing it whole.
 
     The files go to a temporary folder beside ``output``, which is then
-    renamed into place. An old ``output`` is first renamed aside and deleted
-    only after the new one is in place, so an interruption leaves either the
-    old model or the new one. Only a hard kill between the two renames
-    leaves the old model under the name ``.NAME.old-*`` beside it. Raises OutputError when ``output`` contains
-    something other than a model (see ``check_replaceable``).
+    renamed into place (see ``minbert.atomic.atomic_folder``), so an
+    interruption leaves either the old model or the new one. Raises
+    OutputError when ``output`` contains anything but the files of a model
+    folder (see ``minbert.outputs.MODEL_FOLDER``).
     """
     output = Path(output)
-    check_replaceable(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.new-"))
-    aside = None
-    try:
+    check_output_folder(output, MODEL_FOLDER, flag="output", kind="model folder", replaced_whole=True)
+    with atomic_folder(output) as staging:
         encoder.save_pretrained(staging)
         for name, text in (extra_files or {}).items():
             write_text_atomic(staging / name, text)
-        # mkdtemp creates a private folder (0700), so give it the mode that a plain mkdir would.
-        staging.chmod(0o777 & ~current_umask())
-
-        # Swap: old folder aside, new folder in, old folder removed.
-        if output.exists():
-            aside = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old-"))
-            output.replace(aside)
-        staging.replace(output)
-    finally:
-        if aside is not None and not output.exists():
-            aside.replace(output)
-        for leftover in (staging, aside):
-            if leftover is not None and leftover.exists():
-                shutil.rmtree(leftover)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
