@@ -148,7 +148,8 @@ def test_file_not_utf8(text_files, tmp_path, capsys):
     (["--smooth-method", "laplace"], "'laplace'"),
     (["--max-ngram-order", "0"], "--max-ngram-order 0 is invalid (expected an integer of at least 1)"),
     (["--smooth-value", "0.5"], "--smooth-value 0.5 is invalid with smoothing method 'exp'"),
-    (["--smooth-method", "floor", "--smooth-value", "-1"], "--smooth-value -1.0 is invalid (expected a number of"),
+    (["--smooth-method", "floor", "--smooth-value", "-1"],
+     "--smooth-value -1.0 is invalid (expected a finite number of"),
 ])
 def test_bleu_invalid_option(text_files, capsys, extra, fragment):
     line = run_error(["bleu", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]), *extra], capsys)

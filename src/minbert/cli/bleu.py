@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 
 from minbert.cli.options import naming_flags
-from minbert.errors import DataError
+from minbert.errors import ConfigError, DataError
 from minbert.metrics.bleu import SMOOTH_METHODS, BleuConfig, BleuScore, corpus_bleu
 from minbert.metrics.bleu_tokenizers import BLEU_TOKENIZERS
 
 STDIN = "-"
+# A float64 carries at most 17 significant decimal digits, so more decimal places would print only noise.
+MAX_WIDTH = 17
 # The options that set a BleuConfig field, by field.
 FLAGS = {"tokenize": "--tokenize", "smooth_method": "--smooth-method", "smooth_value": "--smooth-value",
          "max_ngram_order": "--max-ngram-order"}
@@ -23,17 +25,32 @@ def read_lines(path: str) -> list[str]:
     U+2028 inside a line does not split it.
     """
     name = "<stdin>" if path == STDIN else path
-    data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+    data = sys.stdin.buffer.read() if path == STDIN else read_file_bytes(Path(path))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
         line = data.count(b"\n", 0, error.start) + 1
-        raise DataError(f"{name}:{line}: invalid UTF-8 (byte 0x{data[error.start]:02x}). "
-                        "Convert the file to UTF-8") from None
+        bad_bytes = data[error.start:error.end]
+        raise DataError(f"{name}:{line}: invalid UTF-8 bytes {bad_bytes!r} at byte offset {error.start - line_start} "
+                        "of the line (expected UTF-8 text)") from None
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
     return lines
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """Return the bytes of the text file ``path``, raising DataError when it is missing or unreadable."""
+    expected = "expected a UTF-8 text file with one text per line"
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder ({expected})")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found ({expected})") from None
+    except OSError as error:
+        raise DataError(f"{path}: failed to read: {error.strerror} ({expected})") from None
 
 
 def check_same_length(hypotheses: list[str], hypothesis_name: str, references: list[str], reference_name: str) -> None:
@@ -64,7 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--effective-order", action="store_true",
                         help="leave out n-gram orders that the hypotheses are too short to have")
     parser.add_argument("--width", "-w", type=int, default=1,
-                        help="decimal places of the printed score (default: %(default)s)")
+                        help=f"decimal places of the printed score, 0 to {MAX_WIDTH} (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the score and its statistics as JSON")
     parser.set_defaults(run=run)
 
@@ -87,6 +104,8 @@ def format_json(score: BleuScore) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.width <= MAX_WIDTH:
+        raise ConfigError(f"--width {args.width} is invalid (expected 0 to {MAX_WIDTH} decimal places)")
     with naming_flags(FLAGS):
         config = BleuConfig(tokenize=args.tokenize, lowercase=args.lowercase, smooth_method=args.smooth_method,
                             smooth_value=args.smooth_value, max_ngram_order=args.max_ngram_order,

@@ -78,6 +78,8 @@ def run_sts(args: argparse.Namespace) -> int:
         raise ConfigError("--task sts takes --model DIR, not --checkpoint or --file")
     path = resolve_data_dir(args.data_dir) / STS_DEV_FILE
     pairs = read_scored_pairs(path, score_range=STS_SCORE_RANGE)
+    if len(pairs) < 2:
+        raise DataError(f"{path}: only one sentence pair (expected at least 2 for a correlation)")
     check_batch_size(args.batch_size)
     encoder, folder = load_sentence_encoder(args.model)
     result = evaluate_sts(encoder, pairs, batch_size=args.batch_size)

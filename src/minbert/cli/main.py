@@ -8,16 +8,21 @@ line and exits with status 2; Ctrl-C exits with status 130.
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import import_module
 from typing import NoReturn
 
 from minbert import __version__
-from minbert.cli import (bleu, embed, evaluate, finetune, perplexity, predict, rouge, sbert, search, similarity,
-                         tokenize, tokenizer)
 from minbert.errors import MinbertError
 
-SUBCOMMANDS = (finetune, evaluate, predict, embed, similarity, search, sbert, bleu, rouge, perplexity, tokenizer,
-               tokenize)
+# The modules of minbert.cli that define a subcommand, in the order of `minbert --help`. Most of them
+# import torch, which takes a second or more, so main imports them under exit_on_interrupt.
+SUBCOMMANDS = ("finetune", "evaluate", "predict", "embed", "similarity", "search", "sbert", "bleu", "rouge",
+               "perplexity", "tokenizer", "tokenize")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -25,6 +30,32 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+@contextmanager
+def exit_on_interrupt() -> Iterator[None]:
+    """Make Ctrl-C inside the block print one line and exit with status 130 at once, raising nothing.
+
+    Importing torch runs C++ code that calls back into Python. A KeyboardInterrupt raised in such a
+    callback does not reach main, because the C++ runtime aborts with "terminate called" and status 134.
+    The block runs unchanged outside the main thread, where no signal handler can be set, and when
+    Ctrl-C is ignored or already handled by other code.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def exit_now(signum: int, frame: object) -> None:
+        # Nothing has been written yet, so exiting without cleanup loses nothing.
+        os.write(2, b"minbert: interrupted\n")
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,20 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minbert {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details (INFO level)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in SUBCOMMANDS:
-        module.add_parser(subparsers)
+    for name in SUBCOMMANDS:
+        import_module(f"minbert.cli.{name}").add_parser(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # Named "minbert" until the arguments name the subcommand.
+    prog = "minbert"
     try:
+        with exit_on_interrupt():
+            parser = build_parser()
+        args = parser.parse_args(argv)
+        prog = f"minbert {args.command}"
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
         return args.run(args) or 0
     except MinbertError as error:
-        print(f"minbert {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader of our output went away (`minbert rouge ... | head`): stop quietly, as Unix tools do.
@@ -58,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as error:
         # Files the command writes: a missing permission, a full disk, a path that is a folder.
-        print(f"minbert {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"minbert {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -10,7 +10,8 @@ from minbert.metrics.rouge import RougeConfig, bootstrap_interval, corpus_rouge
 
 FIELDS = (("R", "recall"), ("P", "precision"), ("F", "fmeasure"))
 # The options that set a RougeConfig field or a bootstrap_interval argument, by name.
-FLAGS = {"rouge_types": "--rouge-types", "confidence": "--confidence", "num_samples": "--bootstrap-samples"}
+FLAGS = {"rouge_types": "--rouge-types", "confidence": "--confidence", "num_samples": "--bootstrap-samples",
+         "seed": "--seed"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

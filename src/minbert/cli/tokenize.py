@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from minbert.errors import ConfigError, TokenizerError
+from minbert.errors import ConfigError, DataError, TokenizerError
 from minbert.model.pretrained import default_model_dir, load_tokenizer
 from minbert.tokenizers.bpe import BPETokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
@@ -31,6 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.text:
+        raise DataError("TEXT is empty (expected some text)")
     tokenizer = load_any_tokenizer(args.tokenizer)
     if isinstance(tokenizer, BPETokenizer):
         try:
@@ -42,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
                   for index in ids]
     else:
         ids = tokenizer.text_to_ids(args.text)
+        if not ids:
+            raise DataError(f"TEXT {args.text!r} has no token after normalisation (expected some text)")
         pieces = tokenizer.convert_ids_to_tokens(ids)
 
     if args.ids:

@@ -3,7 +3,10 @@
 The index is one .npz file holding the (M, C) float32 embeddings and a JSON
 record of what they were computed from:
 
-- the SHA-256 of the corpus file's bytes and the text column;
+- the text column and the SHA-256 of the texts that were read, with their
+  line numbers. Hashing the texts that were embedded, not the file read a
+  second time, also covers a corpus read from a pipe (``/dev/stdin``,
+  ``<(...)``);
 - a fingerprint of the model: the SHA-256 of every file of the model folder
   that can change an embedding (weights, config, vocabulary, pooling), and
   the encoder's pooling, normalisation and maximum length.
@@ -11,7 +14,8 @@ record of what they were computed from:
 ``load_or_build`` reuses the stored embeddings only when that record equals
 the current one, so an edited corpus or a retrained model always rebuilds
 the index, and a stale index is never used. A file that cannot be read as
-an index is rebuilt as well. To keep that from replacing a user's file, an
+an index, or whose embeddings are not finite float32 numbers, is rebuilt
+as well. To keep that from replacing a user's file, an
 index file's name must end in ``.minbert-index.npz`` and must not be the
 corpus, and the target is checked for writing before any text is embedded.
 Scores are cosine similarities.
@@ -34,7 +38,8 @@ from minbert.errors import OutputError
 logger = logging.getLogger(__name__)
 
 INDEX_SUFFIX = ".minbert-index.npz"
-INDEX_FORMAT = 1
+# Format 2 fingerprints the texts read; format 1 hashed the corpus file a second time.
+INDEX_FORMAT = 2
 # Files of a model folder whose content changes the embeddings.
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "tokenizer_config.json",
                "modules.json", "sentence_bert_config.json", "1_Pooling/config.json")
@@ -66,6 +71,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def texts_sha256(texts: list[TextLine]) -> str:
+    """Hash the texts and their line numbers: equal hashes mean the same embeddings and the same hits."""
+    digest = hashlib.sha256()
+    for text in texts:
+        # JSON escapes line breaks, so the newline after each record cannot occur inside one.
+        digest.update(json.dumps([text.line, text.text]).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
 def model_fingerprint(folder: Path, encoder: SentenceEncoder) -> dict[str, object]:
     """Describe the model by the hashes of its files and the encoder's settings."""
     files = {name: file_sha256(folder / name) for name in MODEL_FILES if (folder / name).is_file()}
@@ -81,7 +95,7 @@ def load_or_build(corpus: str | Path, encoder: SentenceEncoder, *, model_folder:
     index_path = default_index_path(corpus) if index_path is None else Path(index_path)
     texts = read_texts(corpus, column=column)
     check_index_path(index_path, corpus=corpus)
-    record = {"format": INDEX_FORMAT, "corpus_sha256": file_sha256(corpus), "column": column,
+    record = {"format": INDEX_FORMAT, "texts_sha256": texts_sha256(texts), "column": column,
               "texts": len(texts), "model": model_fingerprint(Path(model_folder), encoder)}
 
     stored = _read_index(index_path)
@@ -129,7 +143,8 @@ def _read_index(path: Path) -> tuple[dict, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as stored:
             record, embeddings = json.loads(str(stored["record"])), stored["embeddings"]
-        if isinstance(record, dict) and embeddings.ndim == 2:
+        if (isinstance(record, dict) and embeddings.ndim == 2 and embeddings.dtype == np.float32
+                and np.isfinite(embeddings).all()):
             return record, embeddings
     # A damaged file can fail in many ways inside numpy and zipfile; any of them means "rebuild".
     except Exception:  # noqa: BLE001
@@ -139,6 +154,8 @@ def _read_index(path: Path) -> tuple[dict, np.ndarray] | None:
 
 
 def _what_changed(old: dict, new: dict) -> str:
-    changed = [name for name in ("corpus_sha256", "column", "model", "format") if old.get(name) != new.get(name)]
-    names = {"corpus_sha256": "corpus", "column": "column", "model": "model", "format": "index format"}
+    if old.get("format") != new.get("format"):
+        return "index format"
+    changed = [name for name in ("texts_sha256", "column", "model") if old.get(name) != new.get(name)]
+    names = {"texts_sha256": "corpus", "column": "column", "model": "model"}
     return ", ".join(names[name] for name in changed) or "shape"

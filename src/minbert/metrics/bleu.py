@@ -93,8 +93,10 @@ class BleuConfig:
                 raise ParameterError("smooth_value", self.smooth_value,
                                      f"is invalid with smoothing method {self.smooth_method!r} "
                                      "(expected no value, or smoothing method floor or add-k)")
-            if not self.smooth_value >= 0:
-                raise ParameterError("smooth_value", self.smooth_value, "is invalid (expected a number of at least 0)")
+            # Written so that NaN fails too. Infinity is rejected because it makes every smoothed precision NaN.
+            if not 0 <= self.smooth_value < math.inf:
+                raise ParameterError("smooth_value", self.smooth_value,
+                                     "is invalid (expected a finite number of at least 0)")
 
     @property
     def resolved_smooth_value(self) -> float | None:

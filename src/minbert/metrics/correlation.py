@@ -50,5 +50,5 @@ def _as_pair(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -
     if len(a) != len(b):
         raise DataError(f"{len(a)} predictions but {len(b)} gold scores (expected the same number)")
     if len(a) < 2:
-        raise DataError(f"{len(a)} pairs is too few for a correlation (expected at least 2)")
+        raise DataError(f"a correlation needs at least 2 pairs of values, got {len(a)}")
     return a, b

@@ -271,6 +271,8 @@ def bootstrap_interval(scores: Sequence[dict[str, RougeScore]], *, confidence: f
         raise ParameterError("confidence", confidence, "is invalid (expected a number between 0 and 1)")
     if num_samples < 1:
         raise ParameterError("num_samples", num_samples, "is invalid (expected 1 or more)")
+    if seed < 0:
+        raise ParameterError("seed", seed, "is invalid (expected an integer of at least 0)")
     rouge_types = list(scores[0])
 
     # (pairs, 3 * types): precision, recall and F-measure of each type side by side.

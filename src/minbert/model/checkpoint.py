@@ -138,12 +138,26 @@ def read_weights(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
         except (SafetensorError, OSError) as error:
             raise CheckpointError(f"{safetensors_file}: cannot read weights ({error})") from None
     if torch_file.is_file():
-        try:
-            return torch.load(torch_file, map_location="cpu", weights_only=True), torch_file
-        except Exception as error:  # torch.load raises many types for corrupt pickles
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise CheckpointError(f"{torch_file}: cannot read weights ({type(error).__name__}: {first_line})") from None
+        return _read_torch_weights(torch_file), torch_file
     raise CheckpointError(f"{folder}: no model.safetensors or pytorch_model.bin found")
+
+
+def _read_torch_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Load a pytorch_model.bin state dict with ``weights_only=True``, so that no code in the pickle runs."""
+    expected = "expected a dict of tensors saved by torch.save"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    # A damaged pickle fails with whatever error the unpickler meets first (EOFError, IndexError, KeyError,
+    # UnpicklingError, ...). torch's message for objects other than tensors suggests weights_only=False,
+    # which would run code from the file, so it is not passed on.
+    except Exception:  # noqa: BLE001
+        raise CheckpointError(f"{path}: cannot read weights: the file is damaged or contains objects other than "
+                              f"tensors ({expected})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: cannot read weights: the file contains a {type(state).__name__} ({expected})")
+    if not all(isinstance(tensor, torch.Tensor) for tensor in state.values()):
+        raise CheckpointError(f"{path}: cannot read weights: the dict contains values other than tensors ({expected})")
+    return state
 
 
 def write_safetensors(state: dict[str, torch.Tensor], path: Path, *, metadata: dict[str, str] | None = None) -> None:

@@ -73,10 +73,14 @@ class BatchEncoding:
 
 
 def read_vocab(path: str | Path) -> list[str]:
-    """Read a vocab.txt file: one token per line, the line number is its id."""
+    """Read a vocab.txt file: one token per line, the line number is its id.
+
+    A leading UTF-8 byte-order mark is dropped, because some editors add one, while the first line of a
+    BERT vocabulary is a special token such as [PAD].
+    """
     try:
         # Text mode reads "\r\n" and "\r" line ends as "\n", as transformers does.
-        with open(path, encoding="utf-8") as file:
+        with open(path, encoding="utf-8-sig") as file:
             text = file.read()
     except FileNotFoundError:
         raise TokenizerError(f"vocabulary file not found: {path}") from None
