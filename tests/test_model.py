@@ -195,6 +195,14 @@ def test_non_bert_config_rejected(tmp_path):
         BertModel.from_pretrained(tmp_path)
 
 
+def test_file_given_as_model_folder(tmp_path):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"not a folder")
+
+    with pytest.raises(CheckpointError, match="model.safetensors: is a file"):
+        BertModel.from_pretrained(weights)
+
+
 def test_missing_folder_and_weights(tmp_path):
     with pytest.raises(CheckpointError, match="model folder not found"):
         BertModel.from_pretrained(tmp_path / "nowhere")

@@ -49,5 +49,6 @@ def run(args: argparse.Namespace) -> int:
         label = max(range(len(row_probabilities)), key=row_probabilities.__getitem__)
         writer.writerow([row.line, label, info.label_names[label], *(f"{p:.6f}" for p in row_probabilities)])
     write_text_atomic(output, buffer.getvalue())
-    print(f"wrote {len(rows)} predictions to {output}")
+    noun = "prediction" if len(rows) == 1 else "predictions"
+    print(f"wrote {len(rows)} {noun} to {output}")
     return 0

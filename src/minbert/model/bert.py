@@ -111,6 +111,8 @@ class BertModel(nn.Module):
         BERT, or contains tensors that do not fit its config.
         """
         folder = Path(folder)
+        if folder.is_file():
+            raise CheckpointError(f"{folder}: is a file (expected a model folder with config.json and weights)")
         if not folder.is_dir():
             raise CheckpointError(f"{folder}: model folder not found")
         config = BertConfig.from_json(folder / "config.json")
