@@ -11,6 +11,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from conftest import toy_sentiment_rows, write_tsv
+from minbert.cli import finetune as finetune_cli
 from minbert.cli.main import main
 from minbert.cli.options import naming_flags
 from minbert.errors import ConfigError, ParameterError
@@ -137,6 +138,8 @@ def test_max_length_above_model_limit(tiny_model_dir, toy_files, tmp_path, capsy
     (["--dropout", "-0.5"], "--dropout -0.5 is invalid (expected at least 0 and below 1)"),
     (["--weight-decay", "nan"], "--weight-decay nan is invalid (expected a finite number of at least 0)"),
     (["--seed", "-1"], "--seed -1 is invalid (expected 0 to 2**63 - 1)"),
+    (["--max-train-examples", "0"], "--max-train-examples 0 is invalid (expected 1 or more)"),
+    (["--max-train-examples", "-3"], "--max-train-examples -3 is invalid (expected 1 or more)"),
 ])
 def test_finetune_option_error_names_flag(tiny_model_dir, toy_files, tmp_path, capsys, extra, expected):
     train, dev = toy_files
@@ -164,6 +167,74 @@ def test_no_data_folder(monkeypatch, capsys):
     line = run_error(["finetune", "--task", "sst"], capsys)
     assert "--data-dir" in line
     assert "MINBERT_DATA" in line
+
+
+@pytest.fixture
+def recorded_encodings(monkeypatch):
+    """Record the texts of each encode_texts call of `minbert finetune`, in call order (train first)."""
+    calls = []
+
+    def encode_and_record(tokenizer, texts, labels, **options):
+        calls.append(list(texts))
+        return encode_texts(tokenizer, texts, labels, **options)
+
+    encode_texts = finetune_cli.encode_texts
+    monkeypatch.setattr(finetune_cli, "encode_texts", encode_and_record)
+    return calls
+
+
+@pytest.mark.parametrize("task", ["sst", "cfimdb"])
+def test_max_train_examples_for_named_task(task, tiny_model_dir, tmp_path, capsys, recorded_encodings):
+    # Every train text is unique, so the check below distinguishes the first rows from any other choice.
+    train_rows = [(f"{text} {index}", label) for index, (text, label) in enumerate(toy_sentiment_rows(40, seed=3))]
+    write_tsv(tmp_path / f"ids-{task}-train.csv", train_rows)
+    write_tsv(tmp_path / f"ids-{task}-dev.csv", toy_sentiment_rows(12, seed=4))
+    output = tmp_path / "run"
+    assert main(["finetune", "--task", task, "--data-dir", str(tmp_path), "--model", str(tiny_model_dir),
+                 "--output", str(output), "--no-progress", "--epochs", "1", "--max-train-examples", "5"]) == 0
+
+    train_texts, dev_texts = recorded_encodings
+    assert train_texts == [text for text, _ in train_rows[:5]]
+    assert len(dev_texts) == 12
+    assert f"on {task} (first 5 of 40 train, 12 dev texts)" in capsys.readouterr().out
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["config"]["max_train_examples"] == 5
+    assert len(metrics["history"]) == 1
+
+
+def test_max_train_examples_above_file_size(tiny_model_dir, toy_files, tmp_path, capsys, recorded_encodings):
+    train, dev = toy_files
+    assert main(finetune_args(tiny_model_dir, train, dev, tmp_path / "run", "--epochs", "1",
+                              "--max-train-examples", "1000")) == 0
+    train_texts, _ = recorded_encodings
+    assert len(train_texts) == 64
+    assert "(64 train, 24 dev texts)" in capsys.readouterr().out
+
+
+def test_finetune_help_describes_max_train_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["finetune", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--max-train-examples N train on the first N rows of the train file, in file order" in help_text
+    assert "With --task multitask: N examples per task, drawn once with --seed" in help_text
+
+
+@pytest.mark.parametrize("command, files", [
+    (["finetune"], ["ids-sst-train.csv", "ids-cfimdb-dev.csv", "quora-dev.csv", "sts-train.csv"]),
+    (["evaluate"], ["ids-sst-dev.csv", "ids-cfimdb-dev.csv", "sts-dev.csv"]),
+    (["sbert", "train"], ["sts-dev.csv", "sts-train.csv", "quora-dev.csv"]),
+])
+def test_data_dir_help_names_files_read(command, files, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    help_text = capsys.readouterr().out
+    option_section = help_text.split("\n  --data-dir DIR", 1)[1].split("\n  -", 1)[0]
+    # argparse may wrap a line after a hyphen inside a file name, so join the lines and undo those breaks.
+    data_dir_help = " ".join(option_section.split()).replace("- ", "-")
+    for name in files:
+        assert name in data_dir_help
+    if command != ["finetune"]:
+        assert "ids-sst-train.csv" not in data_dir_help
 
 
 def test_evaluate_non_classifier_checkpoint(tiny_model_dir, toy_files, capsys):

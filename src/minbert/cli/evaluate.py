@@ -35,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="score the dev file of this task instead of --file")
     add_model_option(parser)
     add_column_options(parser, label=True)
-    add_data_dir_option(parser)
+    add_data_dir_option(parser, files=f"ids-sst-dev.csv, ids-cfimdb-dev.csv or {STS_DEV_FILE}, the dev file "
+                                      "of --task")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)

@@ -47,7 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dev", metavar="FILE", help="labelled dev file, with --train")
     parser.add_argument("--num-labels", type=int, metavar="K", help="number of classes for --train files")
     add_column_options(parser, label=True)
-    add_data_dir_option(parser)
+    add_data_dir_option(parser, files="ids-sst-train.csv and ids-sst-dev.csv for sst, ids-cfimdb-train.csv "
+                                      "and ids-cfimdb-dev.csv for cfimdb, and for multitask the sst files, "
+                                      "quora-dev.csv, sts-train.csv and sts-dev.csv")
     add_model_option(parser)
     parser.add_argument("--output", metavar="DIR",
                         help="checkpoint folder, replaced whole at each best epoch, so it must be new, empty or "
@@ -75,6 +77,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dropout", type=float, default=DEFAULTS.dropout,
                         help="dropout on the sentence representation (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default: %(default)s)")
+    parser.add_argument("--max-train-examples", type=int, metavar="N",
+                        help="train on the first N rows of the train file, in file order, for a short run; "
+                             "the dev set stays whole. With --task multitask: N examples per task, drawn once "
+                             "with --seed (default: every example)")
     add_progress_option(parser)
     multitask.add_options(parser)
     parser.set_defaults(run=run)
@@ -117,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         config = FinetuneConfig(
             mode=args.mode, pooling=args.pooling, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
             weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio, dropout=args.dropout,
-            max_length=args.max_length, seed=args.seed,
+            max_length=args.max_length, seed=args.seed, max_train_examples=args.max_train_examples,
         )
     context = context_from_env(os.environ)
     if context is not None:
@@ -131,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     read = dict(text_column=text_column, label_column=label_column, num_labels=len(label_names))
     train_rows = read_labelled(train_file, **read)
     dev_rows = read_labelled(dev_file, **read)
+    rows_in_train_file = len(train_rows)
+    # --max-train-examples keeps the first N rows in file order, and each epoch shuffles only those.
+    train_rows = train_rows[:config.max_train_examples]
 
     encoder, tokenizer, model_dir = load_encoder(args.model)
     check_max_length(config.max_length, encoder)
@@ -145,7 +154,10 @@ def run(args: argparse.Namespace) -> int:
                           task=run_name)
     resolved = config.resolved()
     if is_main:
-        print(f"fine-tuning {model_dir} on {run_name} ({len(train)} train, {len(dev)} dev texts), "
+        train_size = str(len(train))
+        if len(train) < rows_in_train_file:
+            train_size = f"first {len(train)} of {rows_in_train_file}"
+        print(f"fine-tuning {model_dir} on {run_name} ({train_size} train, {len(dev)} dev texts), "
               f"mode {config.mode}, epochs {resolved.epochs}, lr {resolved.lr:g}; checkpoint: {output}"
               + (f", {context.world_size} processes" if context else ""), flush=True)
 

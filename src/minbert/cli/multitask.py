@@ -35,26 +35,23 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", metavar="LIST",
                         help="with --task multitask: comma-separated tasks to train together, from "
                              f"{','.join(MULTITASK_TASKS)} (default: all three)")
-    parser.add_argument("--max-train-examples", type=int, metavar="N",
-                        help="with --task multitask: train on N examples per task, drawn once with --seed "
-                             "(default: every example)")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
-    """Return whether the finetune arguments ask for the multitask model or set one of its options."""
-    return args.task == "multitask" or args.tasks is not None or args.max_train_examples is not None
+    """Return whether the finetune arguments ask for the multitask model or set its --tasks option."""
+    return args.task == "multitask" or args.tasks is not None
 
 
 def build_config(args: argparse.Namespace) -> MultitaskConfig:
     """Map the finetune arguments onto a MultitaskConfig, rejecting those that do not apply."""
     if args.task != "multitask":
-        raise ConfigError("--tasks and --max-train-examples apply only to --task multitask")
+        raise ConfigError("--tasks applies only to --task multitask")
     if args.train or args.dev:
         raise ConfigError("--task multitask reads its files from --data-dir; drop --train/--dev")
     if args.mode != "full-model":
         raise ConfigError(f"--mode {args.mode} is not supported with --task multitask (expected full-model)")
     tasks = parse_task_names(args.tasks) if args.tasks is not None else DEFAULTS.tasks
-    with naming_flags({**FINETUNE_FLAGS, "max_train_examples": "--max-train-examples"}):
+    with naming_flags(FINETUNE_FLAGS):
         return MultitaskConfig(
             tasks=tasks, pooling=args.pooling,
             epochs=args.epochs if args.epochs is not None else DEFAULTS.epochs,

@@ -16,7 +16,7 @@ from minbert.tokenizers.wordpiece import WordPieceTokenizer
 FINETUNE_FLAGS = {
     "mode": "--mode", "pooling": "--pooling", "epochs": "--epochs", "lr": "--lr", "batch_size": "--batch-size",
     "max_length": "--max-length", "warmup_ratio": "--warmup-ratio", "weight_decay": "--weight-decay",
-    "dropout": "--dropout", "seed": "--seed",
+    "dropout": "--dropout", "seed": "--seed", "max_train_examples": "--max-train-examples",
 }
 
 
@@ -28,10 +28,12 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_data_dir_option(parser: argparse.ArgumentParser) -> None:
+def add_data_dir_option(parser: argparse.ArgumentParser, *, files: str) -> None:
+    """Add --data-dir; ``files`` names the data files that the command reads from that folder."""
     parser.add_argument(
         "--data-dir", metavar="DIR",
-        help="folder with the task files (ids-sst-train.csv, ...); default: $MINBERT_DATA",
+        help=f"folder with the CS 224N minBERT data files that this command reads: {files} "
+             "(default: $MINBERT_DATA)",
     )
 
 

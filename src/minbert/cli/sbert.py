@@ -59,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="cosine (MSE of cosine against score/5) or cosent for sts; mnrl "
                             "(in-batch negatives) for quora (default: %(default)s)")
     add_model_option(train)
-    add_data_dir_option(train)
+    add_data_dir_option(train, files=f"{STS_DEV_FILE} for scoring, and {STS_TRAIN_FILE} (--data sts) or "
+                                     f"{QUORA_FILE} (--data quora) for training")
     train.add_argument("--output", metavar="DIR", required=True,
                        help="folder for the best model, replaced whole at each best epoch, so it must be new, "
                             "empty or contain only the files minbert writes in a model folder")

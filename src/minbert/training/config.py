@@ -34,6 +34,7 @@ class FinetuneConfig:
     max_length: int = 128              # tokens per text, [CLS] and [SEP] included; longer texts are cut
     max_grad_norm: float = 1.0         # gradient clipping; 0 turns it off
     seed: int = 11711
+    max_train_examples: int | None = None  # the CLI trains on the first N train texts in file order (None: all)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -43,6 +44,8 @@ class FinetuneConfig:
         positive_ints = {"batch_size": self.batch_size}
         if self.epochs is not None:
             positive_ints["epochs"] = self.epochs
+        if self.max_train_examples is not None:
+            positive_ints["max_train_examples"] = self.max_train_examples
         for name, value in positive_ints.items():
             if value < 1:
                 raise ParameterError(name, value, "is invalid (expected 1 or more)")
