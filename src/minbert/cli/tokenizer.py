@@ -39,7 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     f"at --output and a Hugging Face {HF_TOKENIZER_FILE} next to it, replacing both if they "
                     f"exist (a warning names an existing {HF_TOKENIZER_FILE} first), but never in a folder that "
                     "contains a model (config.json). WordPiece writes vocab.txt and tokenizer_config.json into "
-                    "the folder --output, which must be new, empty or contain only those two files. No output "
+                    "the folder --output, replacing those two files if they exist. That folder must be new, "
+                    "empty or contain only those two files. No output "
                     "may be a training file, and every output is checked before training starts.",
     )
     train.add_argument("files", metavar="FILE", nargs="+", help="UTF-8 text file to train on")
@@ -47,8 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--vocab-size", type=int, required=True, metavar="N",
                        help="number of tokens, special tokens included")
     train.add_argument("--output", metavar="PATH", required=True,
-                       help="BPE: the JSON file to write. WordPiece: the folder to write vocab.txt and "
-                            "tokenizer_config.json into")
+                       help=f"BPE: the JSON file to write. It and the {HF_TOKENIZER_FILE} beside it are "
+                            "replaced if they exist. WordPiece: the folder to write vocab.txt and "
+                            "tokenizer_config.json into. Existing copies of those two files are replaced, and "
+                            "any other file in the folder is rejected before training")
     train.add_argument("--pattern", metavar="NAME",
                        help=f"BPE pre-tokenization regex: {', '.join(PATTERNS)} (default: gpt2)")
     train.add_argument("--special-token", metavar="TOKEN", action="append", default=[], dest="special_tokens",
