@@ -161,6 +161,19 @@ def test_index_option_must_be_an_index_file(tiny_model_dir, corpus, capsys):
     assert corpus.read_bytes() == before
 
 
+def test_index_link_to_other_file_rejected(tiny_model_dir, corpus, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    link = tmp_path / "search.minbert-index.npz"
+    link.symlink_to(notes)
+
+    error = run_error(["search", "plot", "--corpus", str(corpus), "--index", str(link), "--model",
+                       str(tiny_model_dir)], capsys)
+
+    assert "whose name does not end in .minbert-index.npz" in error
+    assert notes.read_text() == "my notes\n"
+
+
 def test_index_folder_rejected_before_embedding(tiny_model_dir, corpus, capsys):
     default_index_path(corpus).mkdir()
     error = run_error(["search", "plot", "--corpus", str(corpus), "--model", str(tiny_model_dir)], capsys)

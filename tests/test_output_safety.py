@@ -422,3 +422,50 @@ def test_empty_output_rejected(command, tiny_model_dir, toy_files, text_file, st
     line = run_error(argv, capsys)
     assert line.endswith("error: --output is empty (expected a path)")
     assert not text_file.with_suffix(".npy").exists()
+
+
+def test_finetune_output_inside_model_rejected(tiny_model_dir, toy_files, tmp_path, capsys, monkeypatch):
+    # 1_Pooling/ holds only a config.json, a name minbert writes, so only the inside-the-input rule stops this.
+    model = copy_model(tiny_model_dir, tmp_path / "model")
+    (model / "1_Pooling").mkdir()
+    (model / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}\n')
+    before = snapshot(model)
+    forbid(monkeypatch, "minbert.cli.finetune.load_encoder")
+
+    argv = finetune_args(model, toy_files, model / "1_Pooling")
+    line = run_error(argv, capsys)
+
+    assert "is inside the --model folder" in line
+    assert snapshot(model) == before
+
+
+def test_sbert_output_inside_model_rejected(tiny_model_dir, sts_data_dir, tmp_path, capsys, monkeypatch):
+    model = copy_model(tiny_model_dir, tmp_path / "model")
+    (model / "2_Normalize").mkdir()
+    before = snapshot(model)
+    forbid(monkeypatch, "minbert.cli.sbert.load_model")
+
+    line = run_error(sbert_args(model, sts_data_dir, model / "2_Normalize"), capsys)
+
+    assert "is inside the --model folder" in line
+    assert snapshot(model) == before
+
+
+def test_current_folder_as_output_rejected(tiny_model_dir, toy_files, tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    forbid(monkeypatch, "minbert.cli.finetune.load_encoder")
+
+    line = run_error(finetune_args(tiny_model_dir, toy_files, "."), capsys)
+
+    assert "is or contains the current folder" in line
+
+
+def test_symbolic_link_loop_output_rejected(tiny_model_dir, text_file, tmp_path, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+
+    line = run_error(["embed", str(text_file), "--model", str(tiny_model_dir), "--output", str(loop)], capsys)
+
+    assert line.endswith(f"--output {loop}: symbolic link loop (expected a path that resolves)")

@@ -54,10 +54,21 @@ _NAMED_ENTRIES = 3
 
 
 def output_path(value: str, flag: str) -> Path:
-    """Return ``value`` as a Path, raising ConfigError naming ``flag`` when it is empty."""
+    """Return ``value`` as a Path, raising ConfigError naming ``flag`` when it is empty or a symbolic link loop."""
     if not value:
         raise ConfigError(f"{flag} is empty (expected a path)")
-    return Path(value)
+    path = Path(value)
+    resolve_output(path, flag=flag)
+    return path
+
+
+def resolve_output(path: Path, *, flag: str) -> Path:
+    """Return ``path`` with symbolic links followed, raising OutputError for a link loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        # pathlib raises RuntimeError for a loop on Python 3.11 and OSError on later versions.
+        raise OutputError(f"{flag} {path}: symbolic link loop (expected a path that resolves)") from None
 
 
 def is_same_path(first: Path, second: Path) -> bool:
@@ -67,7 +78,10 @@ def is_same_path(first: Path, second: Path) -> bool:
             return True
     except OSError:
         pass
-    return first.resolve() == second.resolve()
+    try:
+        return first.resolve() == second.resolve()
+    except (RuntimeError, OSError):
+        return False
 
 
 def model_input(model: str | None) -> tuple[Path, str]:
@@ -103,7 +117,7 @@ def check_output_folder(folder: Path, layout: Layout, *, flag: str, kind: str,
     ``replaced_whole`` when the folder is written beside ``folder`` and renamed
     onto it, which needs write permission in its parent too.
     """
-    real_folder = folder.resolve()
+    real_folder = resolve_output(folder, flag=flag)
     for path, role in inputs:
         real_input = path.resolve()
         if real_input == real_folder:
@@ -111,6 +125,14 @@ def check_output_folder(folder: Path, layout: Layout, *, flag: str, kind: str,
         if real_input.is_relative_to(real_folder):
             raise OutputError(f"{flag} {folder} contains {role} ({path}), which this command reads; "
                               "choose another folder")
+        # A model's subfolders (1_Pooling/, 2_Normalize/) have names that minbert writes, so only this rule
+        # keeps an output out of them. Outputs inside a plain data folder stay allowed.
+        if (real_input / "config.json").is_file() and real_folder.is_relative_to(real_input):
+            raise OutputError(f"{flag} {folder} is inside {role} ({path}), which this command reads; "
+                              "choose a folder outside it")
+    if replaced_whole and Path.cwd().resolve().is_relative_to(real_folder):
+        raise OutputError(f"{flag} {folder} is or contains the current folder, which cannot be replaced; "
+                          "choose another folder")
 
     if folder.exists():
         if not folder.is_dir():

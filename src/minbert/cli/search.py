@@ -14,8 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "search", help="find the lines of a corpus closest in meaning to a query",
         description="Embed QUERY and print the --top-k texts of --corpus with the highest cosine similarity: "
                     "score, line number and text, tab-separated. The corpus embeddings are stored beside the "
-                    "corpus in FILE.minbert-index.npz and reused while the corpus file and the model files are "
-                    "unchanged; a stale index is rebuilt.",
+                    "corpus in FILE.minbert-index.npz and reused while the texts read from the corpus and the "
+                    "model files are unchanged; a stale index is rebuilt.",
     )
     parser.add_argument("query", metavar="QUERY")
     parser.add_argument("--corpus", metavar="FILE", required=True,

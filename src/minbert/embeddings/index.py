@@ -132,6 +132,12 @@ def check_index_path(index_path: Path, *, corpus: Path) -> None:
         target = check_writable(index_path)
     except OutputError as error:
         raise OutputError(f"{error}; pass --index PATH in a writable folder") from None
+    except (RuntimeError, OSError):
+        # pathlib raises RuntimeError for a symbolic link loop on Python 3.11.
+        raise OutputError(f"--index {index_path}: symbolic link loop (expected a path that resolves)") from None
+    if not target.name.endswith(INDEX_SUFFIX):
+        raise OutputError(f"--index {index_path} is a link to {target}, whose name does not end in "
+                          f"{INDEX_SUFFIX}; choose another index file")
     if target.exists() and target.resolve() == corpus.resolve():
         raise OutputError(f"--index {index_path} is the corpus file; choose another index file")
 
