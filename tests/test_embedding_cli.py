@@ -174,6 +174,16 @@ def test_index_link_to_other_file_rejected(tiny_model_dir, corpus, tmp_path, cap
     assert notes.read_text() == "my notes\n"
 
 
+def test_index_link_loop_rejected(tiny_model_dir, corpus, tmp_path, capsys):
+    loop = tmp_path / "loop.minbert-index.npz"
+    loop.symlink_to(loop)
+
+    error = run_error(["search", "plot", "--corpus", str(corpus), "--index", str(loop), "--model",
+                       str(tiny_model_dir)], capsys)
+
+    assert error.strip().endswith(f"--index {loop}: symbolic link loop (expected a path that resolves)")
+
+
 def test_index_folder_rejected_before_embedding(tiny_model_dir, corpus, capsys):
     default_index_path(corpus).mkdir()
     error = run_error(["search", "plot", "--corpus", str(corpus), "--model", str(tiny_model_dir)], capsys)

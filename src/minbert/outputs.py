@@ -14,6 +14,7 @@ Every command that writes follows three rules:
 The writes themselves are in ``minbert.atomic``.
 """
 
+import errno
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -66,8 +67,10 @@ def resolve_output(path: Path, *, flag: str) -> Path:
     """Return ``path`` with symbolic links followed, raising OutputError for a link loop."""
     try:
         return path.resolve()
-    except (RuntimeError, OSError):
-        # pathlib raises RuntimeError for a loop on Python 3.11 and OSError on later versions.
+    except (RuntimeError, OSError) as error:
+        # pathlib raises RuntimeError for a link loop on Python 3.11; an OSError is a loop only with ELOOP.
+        if isinstance(error, OSError) and error.errno != errno.ELOOP:
+            raise
         raise OutputError(f"{flag} {path}: symbolic link loop (expected a path that resolves)") from None
 
 

@@ -1,7 +1,7 @@
 """``minbert tokenizer train``: learn a byte-level BPE or WordPiece tokenizer from text files.
 
-Every output path is checked before training: no output may be a training
-file, BPE writes into no folder that contains a model (config.json), and
+Every output path is checked before training, and no output may be a
+training file. BPE writes into no folder that contains a model (config.json).
 WordPiece writes only into a new or empty folder or an earlier WordPiece
 output (see ``minbert.outputs``).
 """

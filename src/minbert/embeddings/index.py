@@ -34,6 +34,7 @@ from minbert.atomic import atomic_path, check_writable
 from minbert.data.texts import TextLine, read_texts
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.errors import OutputError
+from minbert.outputs import resolve_output
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +129,11 @@ def check_index_path(index_path: Path, *, corpus: Path) -> None:
     if not index_path.name.endswith(INDEX_SUFFIX):
         raise OutputError(f"--index {index_path}: an index file name must end in {INDEX_SUFFIX}, "
                           "so that no other file is replaced")
+    resolve_output(index_path, flag="--index")
     try:
         target = check_writable(index_path)
     except OutputError as error:
         raise OutputError(f"{error}; pass --index PATH in a writable folder") from None
-    except (RuntimeError, OSError):
-        # pathlib raises RuntimeError for a symbolic link loop on Python 3.11.
-        raise OutputError(f"--index {index_path}: symbolic link loop (expected a path that resolves)") from None
     if not target.name.endswith(INDEX_SUFFIX):
         raise OutputError(f"--index {index_path} is a link to {target}, whose name does not end in "
                           f"{INDEX_SUFFIX}; choose another index file")
