@@ -26,7 +26,7 @@ from minbert.errors import CheckpointError
 from minbert.model.checkpoint import from_hf_state_dict, read_weights, to_hf_state_dict, write_safetensors
 from minbert.model.config import BertConfig
 from minbert.model.layers import EncoderLayer, Embeddings, Pooler
-from minbert.model.packing import Packing
+from minbert.model.packing import INFERENCE_KEY_MULTIPLE, Packing
 from minbert.atomic import write_text_atomic
 
 
@@ -85,7 +85,8 @@ class BertModel(nn.Module):
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
 
-        packing = Packing.from_mask(attention_mask, dtype=self.embeddings.word.weight.dtype)
+        key_multiple = 1 if torch.is_grad_enabled() else INFERENCE_KEY_MULTIPLE
+        packing = Packing.from_mask(attention_mask, dtype=self.embeddings.word.weight.dtype, key_multiple=key_multiple)
         hidden = self.embeddings(input_ids, token_type_ids, packing)    # (N, C)
         for layer in self.layers:
             hidden = layer(hidden, packing)                             # (N, C)

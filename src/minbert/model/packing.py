@@ -15,6 +15,12 @@ are already in the embeddings. So each row's real tokens are laid out left to
 right in its group whatever the mask looks like. Left padding or holes in the
 mask give the same result as transformers, which masks the same keys.
 
+Without gradients, each row attends to a whole multiple of 16 keys
+(``key_multiple``, ``INFERENCE_KEY_MULTIPLE``): the slots after its own, from
+the next row or from extra slots at the end, are hidden by the key mask.
+torch's CPU attention kernel runs up to twice as fast on such key lengths
+(docs/benchmarks.md).
+
 Example with T = 3, rows of length 1 and 2 (the longer row comes first)::
 
     attention_mask = [[1, 0, 0],      token_index = [3, 4, 0]   flat index into B*T
@@ -26,6 +32,9 @@ and 3 share a group of 2 x 4 slots, 7 tokens and one padding slot::
 
     slot_source = [0, 1, 2, 3, 4, 5, 6, 4]    packed token copied into each slot
     token_slot  = [0, 1, 2, 3, 4, 5, 6]       slot of each packed token
+
+With ``key_multiple=16`` the second row's 16 keys run 12 slots past the group,
+so 12 extra slots follow, copies of token 0.
 """
 
 from dataclasses import dataclass
@@ -36,16 +45,29 @@ import torch
 # the group's longest row: fewer padded scores against one more kernel call.
 GROUP_LENGTH_RATIO = 0.75
 
+# Keys per attention row are rounded up to a multiple of this without gradients.
+# For 32 rows of 12 heads of size 32 on AVX-512 (16 floats per vector), torch's
+# attention kernel took 1.0-2.4x less time on 4 to 64 keys rounded up so than
+# on the keys alone, and 4-7% more for one key past a multiple (17, 33, 65 keys).
+# With gradients the lengths stay exact: training attention is written out for
+# dropout and gains nothing (a fine-tuning benchmark ran 6% slower, one run).
+INFERENCE_KEY_MULTIPLE = 16
+
 
 @dataclass(frozen=True)
 class AttentionGroup:
-    """``rows`` consecutive sorted rows, laid out as (rows, seq_len) attention slots."""
+    """``rows`` consecutive sorted rows, laid out as (rows, seq_len) attention slots.
+
+    Row r attends to the ``key_len`` slots from its own first slot on,
+    ``start + r * seq_len``: its own slots, then slots hidden by the mask.
+    """
 
     start: int                          # slot range [start, end), end - start = rows * seq_len
     end: int
     rows: int
     seq_len: int
-    key_mask: torch.Tensor | None       # (rows, 1, 1, seq_len) additive mask; None without padding
+    key_len: int                        # seq_len rounded up to a multiple of the key multiple
+    key_mask: torch.Tensor | None       # (rows, 1, 1, key_len) additive mask; None when every key is real
 
 
 @dataclass(frozen=True)
@@ -59,12 +81,12 @@ class Packing:
     positions: torch.Tensor     # (N,) column of each real token: its position id
     lengths: torch.Tensor       # (B,) real tokens per row
     groups: tuple[AttentionGroup, ...]
-    # Attention slots, S = sum of rows * seq_len over the groups. Both are None when S = N.
-    slot_source: torch.Tensor | None    # (S,) packed token copied into each slot
-    token_slot: torch.Tensor | None     # (N,) slot of each packed token
+    # Attention slots: rows * seq_len per group, then the extra slots that the last rows' keys reach.
+    slot_source: torch.Tensor | None    # (S,) packed token copied into each slot; None when S = N
+    token_slot: torch.Tensor | None     # (N,) slot of each packed token; None when the rows have no padding
 
     @classmethod
-    def from_mask(cls, attention_mask: torch.Tensor, *, dtype: torch.dtype) -> "Packing":
+    def from_mask(cls, attention_mask: torch.Tensor, *, dtype: torch.dtype, key_multiple: int = 1) -> "Packing":
         B, T = attention_mask.shape
         mask = attention_mask.bool()
         lengths = mask.sum(dim=1)                                            # (B,)
@@ -76,7 +98,7 @@ class Packing:
         positions = sorted_flat - sorted_row * T
         batch_index = order[sorted_row]
 
-        groups, slot_source, token_slot = _attention_groups(lengths[order].tolist(), dtype=dtype,
+        groups, slot_source, token_slot = _attention_groups(lengths[order].tolist(), key_multiple, dtype=dtype,
                                                             device=attention_mask.device)
         return cls(batch_size=B, seq_len=T, token_index=batch_index * T + positions, batch_index=batch_index,
                    positions=positions, lengths=lengths, groups=groups, slot_source=slot_source,
@@ -89,13 +111,14 @@ class Packing:
     def to_slots(self, packed: torch.Tensor) -> torch.Tensor:
         """(N, ...) packed tokens -> (S, ...) attention slots, each group's rows padded to its longest.
 
-        A padding slot contains a copy of the first token of its row: a finite
-        value that the key mask hides, and whose own output is dropped.
+        A padding slot contains a copy of the first token of its row, an extra
+        slot at the end a copy of the first token: finite values that the key
+        mask hides, and whose own outputs are dropped.
         """
         return packed if self.slot_source is None else packed.index_select(0, self.slot_source)
 
     def from_slots(self, slots: torch.Tensor) -> torch.Tensor:
-        """(S, ...) attention slots -> (N, ...) packed tokens, dropping the padding slots."""
+        """(rows * seq_len summed over groups, ...) slots -> (N, ...) packed tokens, dropping the padding."""
         return slots if self.token_slot is None else slots.index_select(0, self.token_slot)
 
     def unpack(self, packed: torch.Tensor) -> torch.Tensor:
@@ -105,12 +128,12 @@ class Packing:
         return flat.reshape(self.batch_size, self.seq_len, *packed.shape[1:])
 
 
-def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype, device: torch.device
+def _attention_groups(sorted_lengths: list[int], key_multiple: int, *, dtype: torch.dtype, device: torch.device
                       ) -> tuple[tuple[AttentionGroup, ...], torch.Tensor | None, torch.Tensor | None]:
     """Cut rows sorted by decreasing length into groups of similar length.
 
-    Returns the groups, and the slot of each packed token and the packed token
-    of each slot as ``Packing`` stores them.
+    Returns the groups, and the packed token of each slot and the slot of each
+    packed token as ``Packing`` stores them.
     """
     groups = []
     group_lengths = []
@@ -122,18 +145,21 @@ def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype, device: 
         lengths = sorted_lengths[first:row]
         rows, seq_len = len(lengths), lengths[0]
         if seq_len > 0:
+            key_len = -(-seq_len // key_multiple) * key_multiple
             key_mask = None
-            if lengths[-1] < seq_len:
+            if lengths[-1] < key_len:
                 # A finite minimum keeps the padded query rows free of NaN.
-                is_padding = (torch.arange(seq_len, device=device)[None, :]
-                              >= torch.tensor(lengths, device=device)[:, None])             # (rows, seq_len)
-                key_mask = (is_padding.to(dtype) * torch.finfo(dtype).min)[:, None, None, :]   # (rows, 1, 1, seq_len)
+                is_padding = (torch.arange(key_len, device=device)[None, :]
+                              >= torch.tensor(lengths, device=device)[:, None])             # (rows, key_len)
+                key_mask = (is_padding.to(dtype) * torch.finfo(dtype).min)[:, None, None, :]   # (rows, 1, 1, key_len)
             groups.append(AttentionGroup(start=slots, end=slots + rows * seq_len, rows=rows, seq_len=seq_len,
-                                         key_mask=key_mask))
+                                         key_len=key_len, key_mask=key_mask))
             group_lengths.append(lengths)
             slots += rows * seq_len
         first = row
-    if all(group.key_mask is None for group in groups):
+    extra = max((group.end - group.seq_len + group.key_len for group in groups), default=0) - slots
+    row_padding = any(lengths[-1] < lengths[0] for lengths in group_lengths)
+    if not row_padding and extra == 0:
         return tuple(groups), None, None
 
     # Slot t of a group row contains token t of that row, or the row's first token where t >= its length.
@@ -148,4 +174,5 @@ def _attention_groups(sorted_lengths: list[int], *, dtype: torch.dtype, device: 
         is_real = (columns < row_length).reshape(-1)
         token_slot.append(group.start + is_real.nonzero().squeeze(1))
         token += sum(lengths)
-    return tuple(groups), torch.cat(slot_source), torch.cat(token_slot)
+    slot_source.append(torch.zeros(extra, dtype=torch.long, device=device))
+    return tuple(groups), torch.cat(slot_source), torch.cat(token_slot) if row_padding else None
