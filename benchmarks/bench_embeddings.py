@@ -4,7 +4,8 @@ Both run in this process on the same folder (all-MiniLM-L6-v2 by default),
 on every SST train sentence, batch 32, normalised as the model folder's settings
 specify.
 Each side is timed ``--repeats`` times, alternating, and the best time
-counts. Prints sentences per second, the ratio, the largest difference
+counts. Because the speed of a shared machine drifts over minutes, the
+median ratio of the back-to-back pairs is printed too. Prints sentences per second, the ratio, the largest difference
 between the two embeddings, the peak memory of each, and the achieved
 fraction of a plain matmul's throughput on the dense layers of real tokens.
 
@@ -16,6 +17,7 @@ each call, so this needs Linux.
 """
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -72,10 +74,13 @@ def main() -> None:
 
     best = {name: (float("inf"), 0.0) for name in sides}
     outputs = {}
+    pair_ratios = []
     for _ in range(args.repeats):
+        times = {}
         for name, encode in sides.items():
-            seconds, peak, outputs[name] = measure(encode, sentences)
-            best[name] = (min(best[name][0], seconds), max(best[name][1], peak))
+            times[name], peak, outputs[name] = measure(encode, sentences)
+            best[name] = (min(best[name][0], times[name]), max(best[name][1], peak))
+        pair_ratios.append(times["sentence-transformers"] / times["minbert"])
 
     config = ours.encoder.config
     tokens = sum(len(ids) for ids in ours.tokenize(sentences))
@@ -93,6 +98,8 @@ def main() -> None:
         ratio = best["sentence-transformers"][0] / seconds
         print(f"{name:<24}{seconds:>9.2f}{len(sentences) / seconds:>9.1f}{gflops:>9.1f}{gflops / ceiling:>11.0%}"
               f"{peak:>10.0f}{ratio:>7.2f}")
+    pairs = ", ".join(f"{ratio:.2f}" for ratio in pair_ratios)
+    print(f"ratio of each back-to-back pair: {pairs}; median {statistics.median(pair_ratios):.2f}")
 
 
 if __name__ == "__main__":
