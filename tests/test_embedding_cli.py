@@ -39,6 +39,18 @@ def test_embed_writes_npy_rows_of_non_blank_lines(tiny_model_dir, corpus, capsys
     assert "wrote 4 x 32 embeddings" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["embed", "search"])
+def test_tokenless_lines_warned(command, tiny_model_dir, tmp_path, caplog):
+    corpus = tmp_path / "corpus.txt"
+    # A zero-width space and a bell character: neither leaves a token after normalisation.
+    corpus.write_text("the movie\n\u200b\nthe plot\n\a\n", encoding="utf-8")
+    argv = ["embed", str(corpus)] if command == "embed" else ["search", "movie", "--corpus", str(corpus)]
+
+    assert main([*argv, "--model", str(tiny_model_dir)]) == 0
+
+    assert f"{corpus} line 2 (and 1 more): no token after normalisation" in caplog.text
+
+
 def test_embed_reads_a_table_column(tiny_model_dir, tmp_path):
     table = tmp_path / "table.tsv"
     table.write_text("id\ttext\n1\tgood movie\n2\tbad movie\n", encoding="utf-8")

@@ -215,6 +215,14 @@ def test_rouge_bad_option_is_one_line(options, message, text_files, capsys):
     assert message in run_error(argv, capsys)
 
 
+def test_rouge_checks_options_before_files(text_files, capsys):
+    missing = str(text_files["missing"])
+
+    error = run_error(["rouge", "--ref", missing, "-i", missing, "--seed", "-1"], capsys)
+
+    assert "--seed -1 is invalid" in error
+
+
 @pytest.mark.parametrize(("options", "message"), [
     (["--order", "0"], "--order 0 is invalid"),
     (["--order", "-2"], "--order -2 is invalid"),
@@ -240,6 +248,31 @@ def test_embedding_bad_option_is_one_line(argv, message, tiny_model_dir, tmp_pat
     if argv[0] == "search":
         argv += ["--model", str(tiny_model_dir)]
     assert message in run_error(argv, capsys)
+
+
+# An empty path is an error, even where leaving the option out means a default.
+
+@pytest.mark.parametrize(("argv", "argument"), [
+    (["similarity", "--model", "", "a", "b"], "--model"),
+    (["evaluate", "--task", "sts", "--checkpoint", ""], "--checkpoint"),
+    (["finetune", "--task", "sst", "--data-dir", ""], "--data-dir"),
+    (["embed", ""], "FILE"),
+    (["search", "movie", "--corpus", "c.txt", "--index", ""], "--index"),
+    (["bleu", "--ref", "r.txt", "--input", ""], "--input/-i"),
+    (["rouge", "--ref", "", "--input", "h.txt"], "--ref/-r"),
+    (["perplexity", "--train", "", "--eval", "e.txt"], "--train"),
+    (["predict", "--checkpoint", "c", "--input", "", "--output", "o.csv"], "--input"),
+    (["tokenizer", "train", "", "--vocab-size", "10", "--output", "v"], "FILE"),
+    (["tokenize", "--tokenizer", "", "text"], "--tokenizer"),
+])
+def test_empty_path_is_rejected(argv, argument, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    error = capsys.readouterr().err
+
+    assert exit_info.value.code == 2
+    assert error.count("\n") == 1
+    assert f"argument {argument}: is empty (expected a path)" in error
 
 
 # Input files: one line naming the path, not an errno.

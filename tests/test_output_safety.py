@@ -419,8 +419,13 @@ def test_empty_output_rejected(command, tiny_model_dir, toy_files, text_file, st
         "finetune": finetune_args(tiny_model_dir, toy_files, ""),
         "sbert": sbert_args(tiny_model_dir, sts_data_dir, ""),
     }[command]
-    line = run_error(argv, capsys)
-    assert line.endswith("error: --output is empty (expected a path)")
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    error = capsys.readouterr().err
+
+    assert exit_info.value.code == 2
+    assert error.count("\n") == 1
+    assert "argument --output: is empty (expected a path)" in error
     assert not text_file.with_suffix(".npy").exists()
 
 

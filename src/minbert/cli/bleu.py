@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from minbert.cli.options import naming_flags
+from minbert.cli.options import naming_flags, path_value
 from minbert.errors import ConfigError, DataError
 from minbert.metrics.bleu import SMOOTH_METHODS, BleuConfig, BleuScore, corpus_bleu
 from minbert.metrics.bleu_tokenizers import BLEU_TOKENIZERS
@@ -65,9 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Score one hypothesis per line (standard input, or --input) against one or more reference "
                     "files with the same number of lines, and print the score in sacrebleu's text format.",
     )
-    parser.add_argument("--ref", "-r", metavar="REF", nargs="+", required=True,
+    parser.add_argument("--ref", "-r", metavar="REF", type=path_value, nargs="+", required=True,
                         help="reference files with one line per hypothesis, several files for several references")
-    parser.add_argument("--input", "-i", metavar="HYP", default=STDIN,
+    parser.add_argument("--input", "-i", metavar="HYP", type=path_value, default=STDIN,
                         help="hypothesis file (default: standard input)")
     parser.add_argument("--tokenize", "-tok", choices=sorted(BLEU_TOKENIZERS), default="13a",
                         help="tokenizer applied before counting n-grams (default: %(default)s)")

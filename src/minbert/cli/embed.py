@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from minbert.atomic import atomic_path, check_writable
-from minbert.cli.options import add_encoder_options, check_batch_size, load_sentence_encoder
+from minbert.cli.options import (add_encoder_options, check_batch_size, load_sentence_encoder, path_value,
+                                 warn_tokenless)
 from minbert.data.texts import read_texts
 from minbert.outputs import check_not_input, folder_files, model_input, output_path
 
@@ -19,9 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "file) and write an (M, C) float32 array in NumPy's .npy format. Row i is the i-th "
                     "non-blank text. Pooling, normalisation and maximum length come from the model folder.",
     )
-    parser.add_argument("file", metavar="FILE", help="text file with one text per line, or a table file")
+    parser.add_argument("file", metavar="FILE", type=path_value,
+                        help="text file with one text per line, or a table file")
     parser.add_argument("--column", metavar="NAME", help="column of a CSV, TSV or JSONL file holding the texts")
-    parser.add_argument("--output", metavar="FILE.npy",
+    parser.add_argument("--output", metavar="FILE.npy", type=path_value,
                         help="output file (default: FILE with the suffix .npy); it may not be FILE or a file "
                              "of the --model folder")
     add_encoder_options(parser)
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(output)
     texts = read_texts(args.file, column=args.column)
     encoder, _ = load_sentence_encoder(args.model)
+    warn_tokenless(texts, encoder, args.file)
     embeddings = encoder.encode([text.text for text in texts], batch_size=args.batch_size,
                                 show_progress=None if args.progress else False)
     with atomic_path(output) as temporary:

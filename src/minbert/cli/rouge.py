@@ -4,9 +4,9 @@ import argparse
 import json
 
 from minbert.cli.bleu import STDIN, check_same_length, read_lines
-from minbert.cli.options import naming_flags
+from minbert.cli.options import naming_flags, path_value
 from minbert.errors import DataError
-from minbert.metrics.rouge import RougeConfig, bootstrap_interval, corpus_rouge
+from minbert.metrics.rouge import RougeConfig, bootstrap_interval, check_bootstrap_settings, corpus_rouge
 
 FIELDS = (("R", "recall"), ("P", "precision"), ("F", "fmeasure"))
 # The options that set a RougeConfig field or a bootstrap_interval argument, by name.
@@ -22,8 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "interval, in the CSV layout of rouge-score's command line (score_type,low,mid,high), "
                     "where mid is the mean.",
     )
-    parser.add_argument("--ref", "-r", metavar="REF", required=True, help="reference file, one line per hypothesis")
-    parser.add_argument("--input", "-i", metavar="HYP", default=STDIN,
+    parser.add_argument("--ref", "-r", metavar="REF", type=path_value, required=True,
+                        help="reference file, one line per hypothesis")
+    parser.add_argument("--input", "-i", metavar="HYP", type=path_value, default=STDIN,
                         help="hypothesis file (default: standard input)")
     parser.add_argument("--rouge-types", metavar="TYPE", nargs="+", default=["rouge1", "rouge2", "rougeL"],
                         help="rouge1 to rouge9, rougeL or rougeLsum (default: %(default)s). rougeLsum splits "
@@ -39,8 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Every option is checked before the files are read and scored.
     with naming_flags(FLAGS):
         config = RougeConfig(rouge_types=tuple(args.rouge_types), use_stemmer=args.use_stemmer)
+        check_bootstrap_settings(confidence=args.confidence, num_samples=args.bootstrap_samples, seed=args.seed)
     hypotheses = read_lines(args.input)
     hypothesis_name = "standard input" if args.input == STDIN else args.input
     if not hypotheses:

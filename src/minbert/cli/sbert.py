@@ -16,7 +16,7 @@ from pathlib import Path
 
 from minbert.atomic import write_text_atomic
 from minbert.cli.options import (add_data_dir_option, add_model_option, add_progress_option, load_sentence_encoder,
-                                 naming_flags)
+                                 naming_flags, path_value)
 from minbert.data.pairs import STS_SCORE_RANGE, ScoredPair, read_scored_pairs
 from minbert.data.splits import split_by_id
 from minbert.data.tasks import resolve_data_dir
@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_model_option(train)
     add_data_dir_option(train, files=f"{STS_DEV_FILE} for scoring, and {STS_TRAIN_FILE} (--data sts) or "
                                      f"{QUORA_FILE} (--data quora) for training")
-    train.add_argument("--output", metavar="DIR", required=True,
+    train.add_argument("--output", metavar="DIR", type=path_value, required=True,
                        help="folder for the best model, replaced whole at each best epoch, so it must be new, "
                             "empty or contain only the files minbert writes in a model folder")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs,

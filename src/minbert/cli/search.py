@@ -4,7 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from minbert.cli.options import add_encoder_options, check_batch_size, check_not_blank, load_sentence_encoder
+from minbert.cli.options import (add_encoder_options, check_batch_size, check_not_blank, load_sentence_encoder,
+                                 path_value, warn_tokenless)
 from minbert.embeddings.index import default_index_path, load_or_build, search
 from minbert.errors import ConfigError
 
@@ -18,11 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "model files are unchanged; a stale index is rebuilt.",
     )
     parser.add_argument("query", metavar="QUERY")
-    parser.add_argument("--corpus", metavar="FILE", required=True,
+    parser.add_argument("--corpus", metavar="FILE", type=path_value, required=True,
                         help="text file with one text per line, or a table file with --column")
     parser.add_argument("--column", metavar="NAME", help="column of a table corpus holding the texts")
     parser.add_argument("--top-k", type=int, default=5, help="number of results (default: %(default)s)")
-    parser.add_argument("--index", metavar="FILE", help="index file (default: beside the corpus)")
+    parser.add_argument("--index", metavar="FILE", type=path_value, help="index file (default: beside the corpus)")
     add_encoder_options(parser)
     parser.set_defaults(run=run)
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     index = load_or_build(args.corpus, encoder, model_folder=folder, column=args.column, index_path=index_path,
                           batch_size=args.batch_size, show_progress=None if args.progress else False)
     if index.rebuilt:
+        warn_tokenless(index.texts, encoder, args.corpus)
         print(f"indexed {len(index.texts)} texts into {index_path}", file=sys.stderr)
     for hit in search(index, encoder.encode(args.query, normalize=True), top_k=args.top_k):
         # A table cell may hold tabs and line breaks; print them as spaces to keep one hit per line.

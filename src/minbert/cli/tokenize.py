@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from minbert.cli.options import path_value
 from minbert.errors import ConfigError, DataError, TokenizerError
 from minbert.model.pretrained import default_model_dir, load_tokenizer
 from minbert.tokenizers.bpe import BPETokenizer
@@ -22,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("text", metavar="TEXT", help="text to tokenize")
     parser.add_argument(
-        "--tokenizer", metavar="PATH", required=True,
+        "--tokenizer", metavar="PATH", type=path_value, required=True,
         help="a folder with vocab.txt, a vocab.txt file, a BPE JSON file written by `minbert tokenizer train`, "
              "or 'default' for the vocabulary of all-MiniLM-L6-v2",
     )

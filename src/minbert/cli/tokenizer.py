@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from minbert.atomic import check_writable, write_text_atomic
-from minbert.cli.options import naming_flags
+from minbert.cli.options import naming_flags, path_value
 from minbert.errors import ConfigError, DataError, OutputError
 from minbert.outputs import WORDPIECE_FOLDER, check_not_input, check_output_folder, output_path
 from minbert.tokenizers.bpe import PATTERNS, BPETokenizer
@@ -43,11 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "empty or contain only those two files. No output "
                     "may be a training file, and every output is checked before training starts.",
     )
-    train.add_argument("files", metavar="FILE", nargs="+", help="UTF-8 text file to train on")
+    train.add_argument("files", metavar="FILE", type=path_value, nargs="+", help="UTF-8 text file to train on")
     train.add_argument("--kind", choices=("bpe", "wordpiece"), required=True, help="tokenizer type")
     train.add_argument("--vocab-size", type=int, required=True, metavar="N",
                        help="number of tokens, special tokens included")
-    train.add_argument("--output", metavar="PATH", required=True,
+    train.add_argument("--output", metavar="PATH", type=path_value, required=True,
                        help=f"BPE: the JSON file to write. It and the {HF_TOKENIZER_FILE} beside it are "
                             "replaced if they exist. WordPiece: the folder to write vocab.txt and "
                             "tokenizer_config.json into. Existing copies of those two files are replaced, and "

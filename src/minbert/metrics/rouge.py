@@ -256,6 +256,16 @@ def corpus_rouge(*, hypotheses: Sequence[str], references: Sequence[str],
             for hypothesis, reference in zip(hypotheses, references)]
 
 
+def check_bootstrap_settings(*, confidence: float, num_samples: int, seed: int) -> None:
+    """Raise ParameterError naming the first bootstrap setting out of range."""
+    if not 0 < confidence < 1:
+        raise ParameterError("confidence", confidence, "is invalid (expected a number between 0 and 1)")
+    if num_samples < 1:
+        raise ParameterError("num_samples", num_samples, "is invalid (expected 1 or more)")
+    if seed < 0:
+        raise ParameterError("seed", seed, "is invalid (expected an integer of at least 0)")
+
+
 def bootstrap_interval(scores: Sequence[dict[str, RougeScore]], *, confidence: float = 0.95,
                        num_samples: int = 1000, seed: int = 0) -> dict[str, RougeInterval]:
     """Estimate a percentile-bootstrap confidence interval of the corpus mean of each ROUGE type.
@@ -267,12 +277,7 @@ def bootstrap_interval(scores: Sequence[dict[str, RougeScore]], *, confidence: f
     """
     if not scores:
         raise DataError("no scores to aggregate")
-    if not 0 < confidence < 1:
-        raise ParameterError("confidence", confidence, "is invalid (expected a number between 0 and 1)")
-    if num_samples < 1:
-        raise ParameterError("num_samples", num_samples, "is invalid (expected 1 or more)")
-    if seed < 0:
-        raise ParameterError("seed", seed, "is invalid (expected an integer of at least 0)")
+    check_bootstrap_settings(confidence=confidence, num_samples=num_samples, seed=seed)
     rouge_types = list(scores[0])
 
     # (pairs, 3 * types): precision, recall and F-measure of each type side by side.
