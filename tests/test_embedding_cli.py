@@ -51,6 +51,27 @@ def test_tokenless_lines_warned(command, tiny_model_dir, tmp_path, caplog):
     assert f"{corpus} line 2 (and 1 more): no token after normalisation" in caplog.text
 
 
+def test_embed_rejects_blank_table_cell(tiny_model_dir, tmp_path, capsys):
+    table = tmp_path / "texts.csv"
+    table.write_text("id,text\n1,good\n2, \n3,bad\n", encoding="utf-8")
+
+    error = run_error(["embed", str(table), "--column", "text", "--model", str(tiny_model_dir)], capsys)
+
+    assert f"{table} line 3: column 'text' is blank (expected a text in every row)" in error
+    assert not table.with_suffix(".npy").exists()
+
+
+def test_search_escapes_control_characters(tiny_model_dir, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the \x1b[31mmovie\x1b[0m\n", encoding="utf-8")
+
+    assert main(["search", "movie", "--corpus", str(corpus), "--model", str(tiny_model_dir)]) == 0
+    printed = capsys.readouterr()
+
+    assert printed.out.split("\t")[2] == "the \\x1b[31mmovie\\x1b[0m\n"
+    assert "indexed 1 text into" in printed.err
+
+
 def test_embed_reads_a_table_column(tiny_model_dir, tmp_path):
     table = tmp_path / "table.tsv"
     table.write_text("id\ttext\n1\tgood movie\n2\tbad movie\n", encoding="utf-8")

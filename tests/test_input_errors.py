@@ -275,6 +275,29 @@ def test_empty_path_is_rejected(argv, argument, capsys):
     assert f"argument {argument}: is empty (expected a path)" in error
 
 
+def test_unknown_argument_names_the_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["embed", "x.txt", "--bogus", "1"])
+    error = capsys.readouterr().err
+
+    assert exit_info.value.code == 2
+    assert error == "minbert embed: error: unrecognized arguments: --bogus 1 (see minbert embed --help)\n"
+
+
+def test_array_too_large_for_memory_is_one_line(text_files, capsys):
+    argv = ["rouge", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]), "--bootstrap-samples", "100000000000"]
+
+    error = run_error(argv, capsys)
+
+    assert error == "minbert rouge: error: out of memory (expected smaller inputs or option values)"
+
+
+def test_evaluate_rejects_model_with_checkpoint(capsys):
+    error = run_error(["evaluate", "--task", "sst", "--checkpoint", "c", "--model", "m"], capsys)
+
+    assert "--model applies to --task sts only" in error
+
+
 # Input files: one line naming the path, not an errno.
 
 @pytest.mark.parametrize(("argv", "name", "problem"), [

@@ -278,7 +278,8 @@ def test_cli_trains_and_saves(tiny_model_dir, toy_data_dir, tmp_path, capsys, da
     assert main(["sbert", "train", "--data", data, "--loss", loss, "--model", str(tiny_model_dir),
                  "--data-dir", str(toy_data_dir), "--output", str(output), "--epochs", "2", "--batch-size", "8",
                  "--lr", "1e-3", "--no-progress"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr()
+    lines = printed.out.splitlines()
     assert lines[1].startswith("zero-shot: STS dev Spearman")
     assert lines[2].startswith("epoch 1: train loss")
     assert lines[3].startswith("epoch 2: train loss")
@@ -286,6 +287,9 @@ def test_cli_trains_and_saves(tiny_model_dir, toy_data_dir, tmp_path, capsys, da
     assert [record["epoch"] for record in metrics["history"]] == [1, 2]
     assert metrics["best_dev"]["spearman"] == max(record["dev"]["spearman"] for record in metrics["history"])
     assert set(metrics["zero_shot"]) >= {"spearman", "pearson"}
+    # A run that never beats the model it started from prints a warning.
+    below_zero_shot = metrics["best_dev"]["spearman"] <= metrics["zero_shot"]["spearman"]
+    assert ("warning: no epoch scored above zero-shot" in printed.err) == below_zero_shot
     assert SentenceEncoder.from_pretrained(output).dimension == 32
 
 

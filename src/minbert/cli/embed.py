@@ -18,7 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "embed", help="write the sentence embeddings of a file to .npy",
         description="Embed every non-blank line of FILE (or every cell of --column in a CSV, TSV or JSONL "
                     "file) and write an (M, C) float32 array in NumPy's .npy format. Row i is the i-th "
-                    "non-blank text. Pooling, normalisation and maximum length come from the model folder.",
+                    "non-blank line of a text file, or the i-th row of a table, where a blank cell is an error. "
+                    "Pooling, normalisation and maximum length come from the model folder.",
     )
     parser.add_argument("file", metavar="FILE", type=path_value,
                         help="text file with one text per line, or a table file")
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     check_not_input(output, [(Path(args.file), "the input file"), *folder_files(*model_input(args.model))],
                     name=f"--output {output}")
     check_writable(output)
-    texts = read_texts(args.file, column=args.column)
+    # Row i of the array is row i of a table, so a blank cell is an error rather than skipped.
+    texts = read_texts(args.file, column=args.column, skip_blank_cells=False)
     encoder, _ = load_sentence_encoder(args.model)
     warn_tokenless(texts, encoder, args.file)
     embeddings = encoder.encode([text.text for text in texts], batch_size=args.batch_size,

@@ -6,8 +6,8 @@ import math
 import sys
 from pathlib import Path
 
-from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option, check_batch_size,
-                                 load_sentence_encoder, path_value)
+from minbert.cli.options import (add_column_options, add_data_dir_option, add_model_option, add_progress_option,
+                                 check_batch_size, load_sentence_encoder, path_value)
 from minbert.data.pairs import STS_SCORE_RANGE, read_scored_pairs
 from minbert.data.readers import read_labelled
 from minbert.data.tasks import TASKS, resolve_data_dir, task_files
@@ -37,8 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_column_options(parser, label=True)
     add_data_dir_option(parser, files=f"ids-sst-dev.csv, ids-cfimdb-dev.csv or {STS_DEV_FILE}, the dev file "
                                       "of --task")
-    parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, metavar="N", default=64,
+                        help="texts per batch (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_progress_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return run_sts(args)
     if not args.checkpoint:
         raise ConfigError("--checkpoint DIR is required (except with --task sts)")
+    if args.model:
+        raise ConfigError("--model applies to --task sts only (a --checkpoint folder holds its own model)")
     if bool(args.file) == bool(args.task):
         raise ConfigError("give exactly one of --file FILE or --task NAME")
     check_batch_size(args.batch_size)
@@ -83,7 +87,7 @@ def run_sts(args: argparse.Namespace) -> int:
         raise DataError(f"{path}: only one sentence pair (expected at least 2 for a correlation)")
     check_batch_size(args.batch_size)
     encoder, folder = load_sentence_encoder(args.model)
-    result = evaluate_sts(encoder, pairs, batch_size=args.batch_size)
+    result = evaluate_sts(encoder, pairs, batch_size=args.batch_size, show_progress=None if args.progress else False)
     if math.isnan(result.spearman) or math.isnan(result.pearson):
         raise DataError(f"{path}: correlation is undefined because all gold scores, or all cosines, are equal "
                         "(expected varied pairs)")

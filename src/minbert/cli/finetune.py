@@ -67,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                                    "20 last-linear-layer)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-4 full-model, "
                                                  "3e-3 last-linear-layer)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+    parser.add_argument("--batch-size", type=int, metavar="N", default=DEFAULTS.batch_size,
                         help="texts per batch, over all processes under torchrun (default: %(default)s)")
     parser.add_argument("--max-length", type=int, default=DEFAULTS.max_length,
                         help="tokens per text including [CLS] and [SEP]; longer texts are cut (default: %(default)s)")

@@ -73,13 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown argument is reported by the subcommand's parser, which points to its --help."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     # Named "minbert" until the arguments name the subcommand.
     prog = "minbert"
     try:
         with exit_on_interrupt():
             parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parse_arguments(parser, argv)
         prog = f"minbert {args.command}"
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")
@@ -94,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         # Files the command writes: a missing permission, a full disk, a path that is a folder.
         print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        # NumPy raises it for arrays that do not fit, e.g. from a huge --bootstrap-samples.
+        print(f"{prog}: error: out of memory (expected smaller inputs or option values)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

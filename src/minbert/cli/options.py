@@ -78,7 +78,8 @@ def check_max_length(max_length: int, encoder: BertModel) -> None:
 def add_encoder_options(parser: argparse.ArgumentParser) -> None:
     """Add --model, --batch-size and --no-progress, the options of the embedding commands."""
     add_model_option(parser)
-    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, metavar="N", default=32,
+                        help="texts per batch (default: %(default)s)")
     add_progress_option(parser)
 
 
@@ -99,6 +100,11 @@ def check_not_blank(text: str, name: str, encoder: SentenceEncoder | None = None
         raise DataError(f"{name} is empty (expected some text)")
     if encoder is not None and not encoder.tokenizer.text_to_ids(text):
         raise DataError(f"{name} {text!r} has no token after normalisation (expected some text)")
+
+
+def counted(count: int, noun: str) -> str:
+    """Return ``count`` with ``noun``, plural unless the count is 1: "1 text", "3 texts"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def warn_tokenless(texts: list[TextLine], encoder: SentenceEncoder, source: str | Path) -> None:

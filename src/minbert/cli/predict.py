@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from minbert.atomic import check_writable, write_text_atomic
-from minbert.cli.options import add_column_options, check_batch_size, path_value
+from minbert.cli.options import add_column_options, check_batch_size, counted, path_value
 from minbert.data.readers import read_labelled
 from minbert.outputs import check_not_input, folder_files, output_path
 from minbert.training.batches import encode_texts
@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", metavar="FILE", type=path_value, required=True,
                         help="CSV file to write; it may not be the --input file or a file of the --checkpoint folder")
     add_column_options(parser, label=False)
-    parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, metavar="N", default=64,
+                        help="texts per batch (default: %(default)s)")
     parser.set_defaults(run=run)
 
 
@@ -51,6 +52,5 @@ def run(args: argparse.Namespace) -> int:
         label = max(range(len(row_probabilities)), key=row_probabilities.__getitem__)
         writer.writerow([row.line, label, info.label_names[label], *(f"{p:.6f}" for p in row_probabilities)])
     write_text_atomic(output, buffer.getvalue())
-    noun = "prediction" if len(rows) == 1 else "predictions"
-    print(f"wrote {len(rows)} {noun} to {output}")
+    print(f"wrote {counted(len(rows), 'prediction')} to {output}")
     return 0

@@ -10,13 +10,14 @@ The epoch with the best Spearman is saved to --output with metrics.json.
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from minbert.atomic import write_text_atomic
-from minbert.cli.options import (add_data_dir_option, add_model_option, add_progress_option, load_sentence_encoder,
-                                 naming_flags, path_value)
+from minbert.cli.options import (add_data_dir_option, add_model_option, add_progress_option, counted,
+                                 load_sentence_encoder, naming_flags, path_value)
 from minbert.data.pairs import STS_SCORE_RANGE, ScoredPair, read_scored_pairs
 from minbert.data.splits import split_by_id
 from minbert.data.tasks import resolve_data_dir
@@ -66,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                             "empty or contain only the files minbert writes in a model folder")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs,
                        help="passes over the train pairs (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+    train.add_argument("--batch-size", type=int, metavar="N", default=DEFAULTS.batch_size,
                        help="pairs per batch (default: %(default)s)")
     train.add_argument("--lr", type=float, default=DEFAULTS.lr, help="peak learning rate (default: %(default)s)")
     train.add_argument("--max-length", type=int, default=None,
@@ -136,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     train = encode_pairs(encoder, train_pairs, with_scores=args.loss in SCORED_LOSSES)
     print(f"training {model_dir} on {args.data} ({len(train)} pairs), loss {config.loss}, epochs {config.epochs}, "
           f"batch {config.batch_size}, lr {config.lr:g}"
-          + (f", at most {config.max_steps} steps" if config.max_steps else "") + f"; model: {output}", flush=True)
+          + (f", at most {counted(config.max_steps, 'step')}" if config.max_steps else "")
+          + f"; model: {output}", flush=True)
 
     zero_shot = evaluate_sts(encoder, dev_pairs, batch_size=64, show_progress=False)
     print(f"zero-shot: STS dev Spearman {zero_shot.spearman:.4f}  Pearson {zero_shot.pearson:.4f}", flush=True)
@@ -161,10 +163,13 @@ def run(args: argparse.Namespace) -> int:
             write_text_atomic(output / "metrics.json", metrics_text())
         print(f"epoch {record.epoch}: train loss {record.train_loss:.4f}  STS dev Spearman {record.dev.spearman:.4f}  "
               f"Pearson {record.dev.pearson:.4f}  {record.seconds:.0f} s  {record.pairs_per_second:.1f} pairs/s"
-              + ("  (best, saved)" if improved else ""), flush=True)
+              + ("  (best epoch, saved)" if improved else ""), flush=True)
 
     result = train_sbert(encoder, train, dev_pairs, config, on_epoch_end=report_epoch, progress=args.progress)
     best: StsResult = result.best_dev
     print(f"best STS dev Spearman {best.spearman:.4f} (zero-shot {zero_shot.spearman:.4f}) at epoch "
           f"{result.best_epoch}; model in {output}; {time.perf_counter() - started:.0f} s in all")
+    if best.spearman <= zero_shot.spearman:
+        print(f"warning: no epoch scored above zero-shot, so {model_dir} itself scores higher than the saved model",
+              file=sys.stderr)
     return 0

@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from minbert.cli.options import (add_encoder_options, check_batch_size, check_not_blank, load_sentence_encoder,
-                                 path_value, warn_tokenless)
+from minbert.cli.options import (add_encoder_options, check_batch_size, check_not_blank, counted,
+                                 load_sentence_encoder, path_value, warn_tokenless)
 from minbert.embeddings.index import default_index_path, load_or_build, search
 from minbert.errors import ConfigError
 
@@ -18,14 +18,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "corpus in FILE.minbert-index.npz and reused while the texts read from the corpus and the "
                     "model files are unchanged; a stale index is rebuilt.",
     )
-    parser.add_argument("query", metavar="QUERY")
+    parser.add_argument("query", metavar="QUERY", help="text to search for")
     parser.add_argument("--corpus", metavar="FILE", type=path_value, required=True,
                         help="text file with one text per line, or a table file with --column")
     parser.add_argument("--column", metavar="NAME", help="column of a table corpus holding the texts")
-    parser.add_argument("--top-k", type=int, default=5, help="number of results (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=5, metavar="K", help="number of results (default: %(default)s)")
     parser.add_argument("--index", metavar="FILE", type=path_value, help="index file (default: beside the corpus)")
     add_encoder_options(parser)
     parser.set_defaults(run=run)
+
+
+def printable(text: str) -> str:
+    """Return ``text`` on one line for a terminal: whitespace runs as one space, other control characters escaped.
+
+    A table cell may hold tabs and line breaks, and a corpus may hold escape
+    sequences that would recolour or retitle the terminal.
+    """
+    text = " ".join(text.split())
+    return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
+                   for character in text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,9 +51,7 @@ def run(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, show_progress=None if args.progress else False)
     if index.rebuilt:
         warn_tokenless(index.texts, encoder, args.corpus)
-        print(f"indexed {len(index.texts)} texts into {index_path}", file=sys.stderr)
+        print(f"indexed {counted(len(index.texts), 'text')} into {index_path}", file=sys.stderr)
     for hit in search(index, encoder.encode(args.query, normalize=True), top_k=args.top_k):
-        # A table cell may hold tabs and line breaks; print them as spaces to keep one hit per line.
-        text = " ".join(hit.text.text.split())
-        print(f"{hit.score:.4f}\t{hit.text.line}\t{text}")
+        print(f"{hit.score:.4f}\t{hit.text.line}\t{printable(hit.text.text)}")
     return 0

@@ -12,8 +12,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "similarity", help="print the cosine similarity of two texts",
         description="Embed two texts and print the cosine similarity of their embeddings, from -1 to 1.",
     )
-    parser.add_argument("first", metavar="TEXT_A")
-    parser.add_argument("second", metavar="TEXT_B")
+    parser.add_argument("first", metavar="TEXT_A", help="first text")
+    parser.add_argument("second", metavar="TEXT_B", help="second text")
     add_model_option(parser)
     parser.set_defaults(run=run)
 

@@ -25,18 +25,24 @@ def is_table(path: str | Path) -> bool:
     return Path(path).suffix.lower() in DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES
 
 
-def read_texts(path: str | Path, *, column: str | None = None) -> list[TextLine]:
+def read_texts(path: str | Path, *, column: str | None = None, skip_blank_cells: bool = True) -> list[TextLine]:
     """Read the non-blank texts of ``path``; ``column`` names the table column for table files.
 
     Raises DataError for a missing file, a table without ``column``, bytes
-    that are not UTF-8, and a file with no text at all.
+    that are not UTF-8, and a file with no text at all. With
+    ``skip_blank_cells=False`` a blank cell of a table is an error, so that
+    the texts stay one per table row.
     """
     path = Path(path)
     if is_table(path):
         if column is None:
             raise DataError(f"{path}: a table file needs --column NAME (the column holding the texts)")
-        texts = [TextLine(text=row[column], line=line) for line, row in read_table(path, columns=[column])
-                 if row[column].strip()]
+        texts = []
+        for line, row in read_table(path, columns=[column]):
+            if row[column].strip():
+                texts.append(TextLine(text=row[column], line=line))
+            elif not skip_blank_cells:
+                raise DataError(f"{path} line {line}: column {column!r} is blank (expected a text in every row)")
     else:
         if column is not None:
             raise DataError(f"{path}: --column {column} applies to .csv, .tsv, .jsonl and .json files only "
