@@ -379,6 +379,15 @@ def test_predict_writes_through_symlink(trained_checkpoint, toy_files, tmp_path)
     assert target.read_text().startswith("line,label")
 
 
+def test_predict_warns_about_tokenless_text(trained_checkpoint, tmp_path, caplog):
+    texts = write_tsv(tmp_path / "texts.csv", [("good fun", 0), ("\u200b", 0)])
+
+    assert main(["predict", "--checkpoint", str(trained_checkpoint), "--input", str(texts),
+                 "--output", str(tmp_path / "predictions.csv")]) == 0
+
+    assert f"{texts} line 3: no token after normalisation" in caplog.text
+
+
 def test_checkpoint_files_readable_by_others(trained_checkpoint):
     for path in trained_checkpoint.iterdir():
         assert path.stat().st_mode & 0o044 == 0o044, path.name

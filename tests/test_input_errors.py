@@ -257,6 +257,7 @@ def test_embedding_bad_option_is_one_line(argv, message, tiny_model_dir, tmp_pat
     (["evaluate", "--task", "sts", "--checkpoint", ""], "--checkpoint"),
     (["finetune", "--task", "sst", "--data-dir", ""], "--data-dir"),
     (["embed", ""], "FILE"),
+    (["embed", " "], "FILE"),
     (["search", "movie", "--corpus", "c.txt", "--index", ""], "--index"),
     (["bleu", "--ref", "r.txt", "--input", ""], "--input/-i"),
     (["rouge", "--ref", "", "--input", "h.txt"], "--ref/-r"),

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # Row i of the array is row i of a table, so a blank cell is an error rather than skipped.
     texts = read_texts(args.file, column=args.column, skip_blank_cells=False)
     encoder, _ = load_sentence_encoder(args.model)
-    warn_tokenless(texts, encoder, args.file)
+    warn_tokenless(texts, encoder.tokenizer, args.file)
     embeddings = encoder.encode([text.text for text in texts], batch_size=args.batch_size,
                                 show_progress=None if args.progress else False)
     with atomic_path(output) as temporary:

@@ -3,10 +3,11 @@
 import argparse
 import logging
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from minbert.data.readers import LabelledText
 from minbert.data.texts import TextLine
 from minbert.errors import ConfigError, DataError, ParameterError
 from minbert.embeddings.encoder import SentenceEncoder
@@ -25,8 +26,8 @@ FINETUNE_FLAGS = {
 
 
 def path_value(value: str) -> str:
-    """Return a path option's value; an empty one is an error, where it would otherwise mean the default."""
-    if not value:
+    """Return a path option's value; an empty or blank one is an error (empty would otherwise mean the default)."""
+    if not value.strip():
         raise argparse.ArgumentTypeError("is empty (expected a path)")
     return value
 
@@ -107,16 +108,16 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def warn_tokenless(texts: list[TextLine], encoder: SentenceEncoder, source: str | Path) -> None:
+def warn_tokenless(texts: Sequence[TextLine | LabelledText], tokenizer: WordPieceTokenizer, source: str | Path) -> None:
     """Log a warning naming the first text of ``source`` that has no token after normalisation, if any.
 
-    Such a text (only control or zero-width characters, say) is embedded as [CLS] [SEP] alone.
+    Such a text (only control or zero-width characters, say) reaches the model as [CLS] [SEP] alone.
     """
-    tokenless = [text.line for text in texts if not encoder.tokenizer.text_to_ids(text.text)]
+    tokenless = [text.line for text in texts if not tokenizer.text_to_ids(text.text)]
     if not tokenless:
         return
     others = f" (and {len(tokenless) - 1} more)" if len(tokenless) > 1 else ""
-    logger.warning("%s line %d%s: no token after normalisation, so it is embedded as an empty text",
+    logger.warning("%s line %d%s: no token after normalisation, so the model reads it as an empty text",
                    source, tokenless[0], others)
 
 

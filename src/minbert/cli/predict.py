@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from minbert.atomic import check_writable, write_text_atomic
-from minbert.cli.options import add_column_options, check_batch_size, counted, path_value
+from minbert.cli.options import add_column_options, check_batch_size, counted, path_value, warn_tokenless
 from minbert.data.readers import read_labelled
 from minbert.outputs import check_not_input, folder_files, output_path
 from minbert.training.batches import encode_texts
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(output)
     model, tokenizer, info = load_classifier(args.checkpoint)
     rows = read_labelled(args.input, text_column=args.text_column, label_column=None)
+    warn_tokenless(rows, tokenizer, args.input)
     encoded = encode_texts(tokenizer, [row.text for row in rows], None, max_length=info.max_length)
     probabilities = predict_logits(model, encoded, batch_size=args.batch_size,
                                    pad_id=tokenizer.pad_token_id).softmax(dim=1)

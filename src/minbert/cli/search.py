@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     index = load_or_build(args.corpus, encoder, model_folder=folder, column=args.column, index_path=index_path,
                           batch_size=args.batch_size, show_progress=None if args.progress else False)
     if index.rebuilt:
-        warn_tokenless(index.texts, encoder, args.corpus)
+        warn_tokenless(index.texts, encoder.tokenizer, args.corpus)
         print(f"indexed {counted(len(index.texts), 'text')} into {index_path}", file=sys.stderr)
     for hit in search(index, encoder.encode(args.query, normalize=True), top_k=args.top_k):
         print(f"{hit.score:.4f}\t{hit.text.line}\t{printable(hit.text.text)}")
