@@ -6,9 +6,9 @@ with Q, K, V the projections of the input split into H heads of size D, and M
 the additive padding mask (0 for real keys, a large negative for padding).
 The three projections are one fused (C -> 3C) matrix multiply on the
 attention slots: the real tokens laid out per group of rows of similar length,
-each row padded to the group's longest (see ``packing``). Without gradients
-each row attends to a multiple of 16 keys, the slots past its own hidden by
-the mask, because torch's attention kernel is faster on such lengths.
+each row padded to the group's longest (see ``packing``). On CPU without
+gradients each row attends to a multiple of 16 keys, the slots past its own
+hidden by the mask, because torch's attention kernel is faster on such lengths.
 
 Must match transformers' ``BertSelfAttention`` + ``BertSelfOutput`` before the
 residual (eval mode, within 1e-5). The fused ``qkv`` weight is the row-wise

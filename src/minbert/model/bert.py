@@ -85,7 +85,9 @@ class BertModel(nn.Module):
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
 
-        key_multiple = 1 if torch.is_grad_enabled() else INFERENCE_KEY_MULTIPLE
+        # Padded keys were measured on CPU only (see ``packing``).
+        padded_keys = input_ids.device.type == "cpu" and not torch.is_grad_enabled()
+        key_multiple = INFERENCE_KEY_MULTIPLE if padded_keys else 1
         packing = Packing.from_mask(attention_mask, dtype=self.embeddings.word.weight.dtype, key_multiple=key_multiple)
         hidden = self.embeddings(input_ids, token_type_ids, packing)    # (N, C)
         for layer in self.layers:

@@ -15,7 +15,7 @@ are already in the embeddings. So each row's real tokens are laid out left to
 right in its group whatever the mask looks like. Left padding or holes in the
 mask give the same result as transformers, which masks the same keys.
 
-Without gradients, each row attends to a whole multiple of 16 keys
+On CPU without gradients, each row attends to a whole multiple of 16 keys
 (``key_multiple``, ``INFERENCE_KEY_MULTIPLE``): the slots after its own, from
 the next row or from extra slots at the end, are hidden by the key mask.
 torch's CPU attention kernel runs up to twice as fast on such key lengths
@@ -45,7 +45,7 @@ import torch
 # the group's longest row: fewer padded scores against one more kernel call.
 GROUP_LENGTH_RATIO = 0.75
 
-# Keys per attention row are rounded up to a multiple of this without gradients.
+# Keys per attention row are rounded up to a multiple of this on CPU without gradients.
 # For 32 rows of 12 heads of size 32 on AVX-512 (16 floats per vector), torch's
 # attention kernel took 1.0-2.4x less time on 4 to 64 keys rounded up so than
 # on the keys alone, and 4-7% more for one key past a multiple (17, 33, 65 keys).
