@@ -5,9 +5,10 @@
     pooler_output = tanh(W h_L[CLS] + b)
 
 The dense layers run on the real tokens only (``packing``); padding costs
-only inside attention, where rows of similar length are padded to the longest. Loads any Hugging Face BERT folder and must
-match transformers' ``BertModel`` within 1e-5 in eval mode, padded positions
-excluded (which hold zeros here, and arbitrary values in transformers).
+only inside attention, where rows of similar length are padded to the
+longest. Loads any Hugging Face BERT folder and must match transformers'
+``BertModel`` within 1e-5 in eval mode, padded positions excluded (which hold
+zeros here, and arbitrary values in transformers).
 
 Legend: B batch, T tokens per row, N real tokens in the batch, C hidden size.
 
