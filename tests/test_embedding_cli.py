@@ -61,6 +61,14 @@ def test_embed_rejects_blank_table_cell(tiny_model_dir, tmp_path, capsys):
     assert not table.with_suffix(".npy").exists()
 
 
+def test_missing_table_reported_before_missing_column(tiny_model_dir, tmp_path, capsys):
+    table = tmp_path / "missing.csv"
+
+    error = run_error(["embed", str(table), "--model", str(tiny_model_dir)], capsys)
+
+    assert f"{table}: file not found (expected a CSV, TSV or JSONL table)" in error
+
+
 def test_search_escapes_control_characters(tiny_model_dir, tmp_path, capsys):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the \x1b[31mmovie\x1b[0m\n", encoding="utf-8")

@@ -35,6 +35,8 @@ def read_texts(path: str | Path, *, column: str | None = None, skip_blank_cells:
     """
     path = Path(path)
     if is_table(path):
+        if not path.exists():
+            raise DataError(f"{path}: file not found (expected a CSV, TSV or JSONL table)")
         if column is None:
             raise DataError(f"{path}: a table file needs --column NAME (the column holding the texts)")
         texts = []
