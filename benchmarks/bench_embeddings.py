@@ -5,9 +5,10 @@ on every SST train sentence, batch 32, normalised as the model folder's settings
 specify.
 Each side is timed ``--repeats`` times, alternating, and the best time
 counts. Because the speed of a shared machine drifts over minutes, the
-median ratio of the back-to-back pairs is printed too. Prints sentences per second, the ratio, the largest difference
-between the two embeddings, the peak memory of each, and the achieved
-fraction of a plain matmul's throughput on the dense layers of real tokens.
+median ratio of the back-to-back pairs is printed too. Prints sentences per
+second, the ratio, the largest difference between the two embeddings, the
+peak memory of each, and the achieved fraction of a plain matmul's
+throughput on the dense layers of real tokens.
 
 Peak memory is the growth of the process's peak resident set (VmHWM) during
 one ``encode`` call: the peak is reset through /proc/self/clear_refs before

@@ -285,6 +285,15 @@ def test_unknown_argument_names_the_subcommand(capsys):
     assert error == "minbert embed: error: unrecognized arguments: --bogus 1 (see minbert embed --help)\n"
 
 
+def test_unknown_argument_names_the_nested_subcommand(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sbert", "train", "--output", str(tmp_path / "out"), "--bogus"])
+    error = capsys.readouterr().err
+
+    assert exit_info.value.code == 2
+    assert error == "minbert sbert train: error: unrecognized arguments: --bogus (see minbert sbert train --help)\n"
+
+
 def test_array_too_large_for_memory_is_one_line(text_files, capsys):
     argv = ["rouge", "--ref", str(text_files["ref"]), "-i", str(text_files["hyp"]), "--bootstrap-samples", "100000000000"]
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.checkpoint:
         raise ConfigError("--checkpoint DIR is required (except with --task sts)")
     if args.model:
-        raise ConfigError("--model applies to --task sts only (a --checkpoint folder holds its own model)")
+        raise ConfigError("--model applies to --task sts only, because a --checkpoint folder contains its own model")
     if bool(args.file) == bool(args.task):
         raise ConfigError("give exactly one of --file FILE or --task NAME")
     check_batch_size(args.batch_size)

@@ -74,12 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse ``argv``; an unknown argument is reported by the subcommand's parser, which points to its --help."""
+    """Parse ``argv``; an unknown argument is reported by the innermost subcommand, which points to its --help."""
     args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
-    return args
+    if not unknown:
+        return args
+    # Descend through the chosen subcommands: `minbert sbert train` has two levels.
+    while True:
+        commands = next((action for action in parser._actions if isinstance(action, argparse._SubParsersAction)),
+                        None)
+        if commands is None:
+            break
+        parser = commands.choices[getattr(args, commands.dest)]
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}")
 
 
 def main(argv: list[str] | None = None) -> int:

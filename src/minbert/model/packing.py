@@ -46,9 +46,9 @@ import torch
 GROUP_LENGTH_RATIO = 0.75
 
 # Keys per attention row are rounded up to a multiple of this on CPU without gradients.
-# For 32 rows of 12 heads of size 32 on AVX-512 (16 floats per vector), torch's
-# attention kernel took 1.0-2.4x less time on 4 to 64 keys rounded up so than
-# on the keys alone, and 4-7% more for one key past a multiple (17, 33, 65 keys).
+# Measured on AVX-512 (16 floats per vector) for 32 rows of 12 heads of size 32:
+# with 4 to 64 keys rounded up, torch's attention kernel took 1.0-2.4x less time.
+# One key past a multiple (17, 33, 65 keys) took 4-7% more.
 # With gradients the lengths stay exact: training attention is written out for
 # dropout and gains nothing (a fine-tuning benchmark ran 6% slower, one run).
 INFERENCE_KEY_MULTIPLE = 16
@@ -111,9 +111,9 @@ class Packing:
     def to_slots(self, packed: torch.Tensor) -> torch.Tensor:
         """(N, ...) packed tokens -> (S, ...) attention slots, each group's rows padded to its longest.
 
-        A padding slot contains a copy of the first token of its row, an extra
-        slot at the end a copy of the first token: finite values that the key
-        mask hides, and whose own outputs are dropped.
+        A padding slot contains a copy of the first token of its row, and an
+        extra slot at the end a copy of packed token 0. Both are finite values
+        that the key mask hides, and their own outputs are dropped.
         """
         return packed if self.slot_source is None else packed.index_select(0, self.slot_source)
 
